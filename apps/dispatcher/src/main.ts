@@ -1,0 +1,4 @@
+import { runService } from '#runtime';
+import { DispatcherModule, dispatcherService } from './dispatcher.module.js';
+
+await runService(dispatcherService, DispatcherModule);

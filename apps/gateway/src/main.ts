@@ -1,0 +1,4 @@
+import { runService } from '#runtime';
+import { GatewayModule, gatewayService } from './gateway.module.js';
+
+await runService(gatewayService, GatewayModule);

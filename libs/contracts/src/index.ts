@@ -1,0 +1,4 @@
+export * from './topics.js';
+export * from './primitives.js';
+export * from './market.js';
+export * from './registry.js';

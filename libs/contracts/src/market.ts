@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import {
+  currencyCode,
+  decimalString,
+  identifier,
+  instrument,
+  isoInstant,
+  nonNegativeDecimalString,
+  sequenceNumber,
+} from './primitives.js';
+
+/** `market.spot-prices.v1`: one provider offer's price and capacity, from `validFrom`. Key `providerId:offerId`. */
+export const spotPriceTickSchema = z
+  .object({
+    providerId: identifier,
+    offerId: identifier,
+    seq: sequenceNumber,
+    instrument,
+    region: identifier,
+    gridZone: identifier,
+    /** Compute price per unit of the instrument, in `currency`. */
+    price: nonNegativeDecimalString,
+    currency: currencyCode,
+    /** Energy drawn per unit (kWh per GPU-hour, or per million tokens). */
+    energyKwhPerUnit: nonNegativeDecimalString,
+    /** When true the price already pays for the energy, and the tariff is not added. */
+    energyIncluded: z.boolean(),
+    /** Units on offer (GPU-hours, millions of tokens). */
+    capacity: nonNegativeDecimalString,
+    validFrom: isoInstant,
+    validUntil: isoInstant,
+    attributes: z
+      .object({
+        tier: z.enum(['spot', 'on-demand']),
+        interruptible: z.boolean(),
+        dataPolicy: z.enum(['no-retention', 'retention-30d', 'training-allowed']),
+        hardware: z.string().min(1).max(64),
+      })
+      .strict(),
+    publishedAt: isoInstant,
+  })
+  .strict()
+  .refine((t) => Date.parse(t.validUntil) > Date.parse(t.validFrom), {
+    message: 'validUntil must be after validFrom',
+    path: ['validUntil'],
+  });
+export type SpotPriceTick = z.infer<typeof spotPriceTickSchema>;
+
+const tariffSlotSchema = z
+  .object({ start: isoInstant, end: isoInstant, price: decimalString })
+  .strict()
+  .refine((s) => Date.parse(s.end) > Date.parse(s.start), { message: 'end must be after start', path: ['end'] });
+
+/** `market.energy-tariffs.v1`: a zone's prices per time slot. Key `zone`. Prices may be negative. */
+export const energyTariffSchema = z
+  .object({
+    zone: identifier,
+    kind: z.enum(['day-ahead', 'real-time', 'retail']),
+    /** ISO 4217, or GBX for pence sterling. */
+    currency: z.string().regex(/^[A-Z]{3}$/),
+    unit: z.enum(['kWh', 'MWh']),
+    slots: z.array(tariffSlotSchema).min(1).max(2_000),
+    seq: sequenceNumber,
+    publishedAt: isoInstant,
+  })
+  .strict();
+export type EnergyTariff = z.infer<typeof energyTariffSchema>;
+
+/** `market.fx-rates.v1`: one unit of `base` costs `rate` units of `quote`. Key `base:quote`. */
+export const fxRateSchema = z
+  .object({
+    base: currencyCode,
+    quote: currencyCode,
+    rate: nonNegativeDecimalString.refine((r) => !/^0(\.0+)?$/.test(r), 'must be positive'),
+    asOf: isoInstant,
+  })
+  .strict();
+export type FxRate = z.infer<typeof fxRateSchema>;
+
+/**
+ * `market.quotes.v1`: the effective price of one offer now. Key `instrument`.
+ * Prices are nano-USD per unit, as decimal strings of integers (bigint on both sides).
+ */
+export const quoteSchema = z
+  .object({
+    providerId: identifier,
+    offerId: identifier,
+    instrument,
+    region: identifier,
+    gridZone: identifier,
+    computeNanoUsd: z.string().regex(/^-?\d+$/),
+    energyNanoUsd: z.string().regex(/^-?\d+$/),
+    effectiveNanoUsd: z.string().regex(/^-?\d+$/),
+    capacity: nonNegativeDecimalString,
+    validUntil: isoInstant,
+    asOf: isoInstant,
+    sources: z
+      .object({ tickSeq: sequenceNumber, tariffSeq: sequenceNumber.nullable(), fxAsOf: isoInstant.nullable() })
+      .strict(),
+  })
+  .strict();
+export type Quote = z.infer<typeof quoteSchema>;

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { energyTariffSchema, fxRateSchema, quoteSchema, spotPriceTickSchema } from './market.js';
+import { Topic, type TopicName } from './topics.js';
+
+/**
+ * What travels on each topic: its schema, its Kafka key, and the identity of one message (the
+ * dedupe key consumers record, so a message delivered or produced twice has one effect).
+ * Producers and consumers both go through this table; a topic without an entry cannot be used.
+ */
+export interface TopicContract<S extends z.ZodType> {
+  readonly topic: TopicName;
+  readonly schema: S;
+  readonly key: (message: z.infer<S>) => string;
+  readonly messageId: (message: z.infer<S>) => string;
+}
+
+function contract<S extends z.ZodType>(c: TopicContract<S>): TopicContract<S> {
+  return c;
+}
+
+export const contracts = {
+  [Topic.SpotPrices]: contract({
+    topic: Topic.SpotPrices,
+    schema: spotPriceTickSchema,
+    key: (m) => `${m.providerId}:${m.offerId}`,
+    messageId: (m) => `${m.providerId}:${m.offerId}:${m.seq}`,
+  }),
+  [Topic.EnergyTariffs]: contract({
+    topic: Topic.EnergyTariffs,
+    schema: energyTariffSchema,
+    key: (m) => m.zone,
+    messageId: (m) => `${m.zone}:${m.kind}:${m.seq}`,
+  }),
+  [Topic.FxRates]: contract({
+    topic: Topic.FxRates,
+    schema: fxRateSchema,
+    key: (m) => `${m.base}:${m.quote}`,
+    messageId: (m) => `${m.base}:${m.quote}:${m.asOf}`,
+  }),
+  [Topic.Quotes]: contract({
+    topic: Topic.Quotes,
+    schema: quoteSchema,
+    key: (m) => m.instrument,
+    messageId: (m) => `${m.providerId}:${m.offerId}:${m.sources.tickSeq}:${m.sources.tariffSeq ?? '-'}:${m.sources.fxAsOf ?? '-'}`,
+  }),
+} as const;
+
+/** Topics that have a message contract today; the others are declared and come with their issues. */
+export type ContractTopic = keyof typeof contracts;
+
+/** The payload type of a topic, derived from its name: a producer and a handler cannot drift. */
+export type MessageOf<T extends ContractTopic> = z.infer<(typeof contracts)[T]['schema']>;
+
+export function contractOf<T extends ContractTopic>(topic: T): (typeof contracts)[T] {
+  return contracts[topic];
+}
+
+export function hasContract(topic: string): topic is ContractTopic {
+  return Object.hasOwn(contracts, topic);
+}
+
+/** A readable one-line summary of what failed validation, for DLQ headers and HTTP 400s. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(message)'}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,357 @@
+import { CustomTransportStrategy, Server, BaseRpcContext, type MessageHandler } from '@nestjs/microservices';
+import type { Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { lastValueFrom } from 'rxjs';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { contractOf, describeIssues, dlqTopicOf, type ContractTopic } from '#contracts';
+import { isTransientError, type AppSchemaName } from '#persistence';
+import { type Config, metrics, withCorrelation } from '#platform';
+import { Backoff, sleep } from './backoff.js';
+import { PermanentMessageError, type DlqReason } from './errors.js';
+import { Header, readHeaders } from './headers.js';
+import type { InboundBatch, InboundMessage } from './inbound.js';
+import { ensureTopics } from './kafka-client.js';
+import { Limits } from './limits.js';
+import { enqueueOutbox, type OutboundMessage } from './outbound.js';
+
+export interface KafkaBatchTransportOptions {
+  /** Consumer group: one per app, so each app sees every message once. */
+  readonly groupId: string;
+  readonly topics: readonly ContractTopic[];
+  /** The app's schema, where its inbox and outbox live. */
+  readonly schema: AppSchemaName;
+  readonly kafka: Kafka;
+  readonly dataSource: DataSource;
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+type Decoded<T extends ContractTopic> =
+  | { readonly ok: true; readonly message: InboundMessage<T> }
+  | { readonly ok: false; readonly raw: KafkaMessage; readonly reason: DlqReason; readonly detail: string };
+
+interface Rejection {
+  readonly raw: { readonly key: Buffer | string | null; readonly value: Buffer | null; readonly offset: string; readonly headers: Record<string, string> };
+  readonly reason: DlqReason;
+  readonly detail: string;
+}
+
+/** Thrown to abandon a batch when the group rebalanced or the consumer is stopping. */
+class BatchAbandoned extends Error {}
+
+export type ConsumerState = 'idle' | 'connecting' | 'running' | 'crashed' | 'stopped';
+
+/**
+ * The one consumer policy of DESIGN.md section 6, as a Nest transport over kafkajs:
+ *
+ *   validate → in one PostgreSQL transaction: dedupe record + the handler's effects + DLQ rows
+ *   (through the outbox) → commit the transaction → commit offset + 1.
+ *
+ * A message that can never succeed goes to `<topic>.dlq` and the partition moves on. A transient
+ * failure (database or broker down) is retried with back-off for as long as it lasts; nothing is
+ * dropped. Handlers are ordinary `@EventPattern(Topic.X)` methods that receive an InboundBatch.
+ */
+export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
+  private consumer: Consumer | undefined;
+  private stopping = false;
+  private inFlight: Promise<void> = Promise.resolve();
+  private consumerState: ConsumerState = 'idle';
+
+  constructor(private readonly options: KafkaBatchTransportOptions) {
+    super();
+  }
+
+  get state(): ConsumerState {
+    return this.consumerState;
+  }
+
+  on(): never {
+    throw new Error('KafkaBatchTransport has no events to subscribe to');
+  }
+
+  unwrap<T>(): T {
+    if (this.consumer === undefined) throw new Error('not listening');
+    return this.consumer as T;
+  }
+
+  /** Fails start-up when a consumed topic has no handler or two, or a handler has no topic. */
+  private resolveHandlers(): Map<ContractTopic, MessageHandler> {
+    const handlers = new Map<ContractTopic, MessageHandler>();
+    const problems: string[] = [];
+    for (const topic of this.options.topics) {
+      const handler = this.getHandlerByPattern(topic);
+      if (handler === null) problems.push(`no handler for ${topic}`);
+      else if (handler.next !== undefined) problems.push(`more than one handler for ${topic}`);
+      else handlers.set(topic, handler);
+    }
+    for (const pattern of this.getHandlers().keys()) {
+      if (!(this.options.topics as readonly string[]).includes(pattern)) problems.push(`handler for ${pattern}, which this app does not consume`);
+    }
+    if (problems.length > 0) throw new Error(`Kafka handlers of ${this.options.groupId}: ${problems.join('; ')}`);
+    return handlers;
+  }
+
+  async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
+    try {
+      const handlers = this.resolveHandlers();
+      const { kafka, config, groupId, topics } = this.options;
+      this.consumerState = 'connecting';
+      await ensureTopics(kafka, config);
+      const consumer = kafka.consumer({
+        groupId,
+        maxBytesPerPartition: Limits.consumerMaxBytesPerPartition,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3_000,
+        allowAutoTopicCreation: false,
+      });
+      this.consumer = consumer;
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        this.consumerState = payload.restart ? 'connecting' : 'crashed';
+      });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.consumerState = 'running';
+      });
+      await consumer.connect();
+      // Every topic is subscribed before run(), once: kafkajs refuses subscriptions after it.
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async (payload) => {
+          const work = this.consumeBatch(payload.batch, handlers, payload);
+          this.inFlight = work.catch(() => undefined);
+          await work;
+        },
+      });
+      callback();
+    } catch (error) {
+      this.consumerState = 'crashed';
+      callback(error);
+    }
+  }
+
+  /** Lets the batch in flight finish (its offsets are committed as it goes), then leaves the group. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    await this.inFlight;
+    await this.consumer?.disconnect();
+    this.consumerState = 'stopped';
+  }
+
+  private async consumeBatch(
+    batch: Batch,
+    handlers: Map<ContractTopic, MessageHandler>,
+    control: { heartbeat(): Promise<void>; isRunning(): boolean; isStale(): boolean; resolveOffset(offset: string): void },
+  ): Promise<void> {
+    const topic = batch.topic as ContractTopic;
+    const handler = handlers.get(topic);
+    if (handler === undefined) throw new Error(`no handler for ${batch.topic}`); // resolveHandlers makes this unreachable
+    const alive = () => !this.stopping && control.isRunning() && !control.isStale();
+    try {
+      for (let start = 0; start < batch.messages.length; start += Limits.consumerChunk) {
+        if (!alive()) return;
+        const chunk = batch.messages.slice(start, start + Limits.consumerChunk);
+        const decoded = chunk.map((raw) => this.decode(topic, batch.partition, raw));
+        await this.applyWithRetry(topic, batch.partition, decoded, handler, control.heartbeat, alive);
+        const last = chunk[chunk.length - 1];
+        if (last === undefined) continue;
+        control.resolveOffset(last.offset);
+        // offset + 1: the committed offset is the next message to read, not the last one read.
+        await this.consumer?.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+        metrics.consumedMessages.inc({ topic }, chunk.length);
+        await control.heartbeat();
+      }
+    } catch (error) {
+      if (error instanceof BatchAbandoned) return;
+      // Offsets not committed are redelivered after the rebalance or restart; the inbox makes that a no-op.
+      this.options.logger.warn({ err: error, topic, partition: batch.partition }, 'batch interrupted; uncommitted messages will be redelivered');
+      throw error;
+    }
+  }
+
+  private decode(topic: ContractTopic, partition: number, raw: KafkaMessage): Decoded<ContractTopic> {
+    const reject = (reason: DlqReason, detail: string): Decoded<ContractTopic> => ({ ok: false, raw, reason, detail });
+    if (raw.value === null) return reject('malformed', 'message has no value');
+    if (raw.value.length > Limits.maxMessageBytes) return reject('too-large', `${raw.value.length} bytes, limit ${Limits.maxMessageBytes}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.value.toString('utf8'));
+    } catch (error) {
+      return reject('malformed', `not JSON: ${(error as Error).message}`);
+    }
+    const contract = contractOf(topic);
+    const parsed = contract.schema.safeParse(json);
+    if (!parsed.success) return reject('invalid', describeIssues(parsed.error));
+    const payload = parsed.data as never;
+    return {
+      ok: true,
+      message: {
+        topic,
+        partition,
+        offset: raw.offset,
+        key: raw.key === null ? null : raw.key.toString('utf8'),
+        messageId: (contract.messageId as (m: never) => string)(payload),
+        payload,
+        value: raw.value,
+        headers: readHeaders(raw.headers),
+      },
+    };
+  }
+
+  /**
+   * Applies a chunk, retrying transient failures for as long as they last. A failure that is not
+   * transient is isolated message by message, so one poison message cannot hold back the others.
+   */
+  private async applyWithRetry(
+    topic: ContractTopic,
+    partition: number,
+    decoded: readonly Decoded<ContractTopic>[],
+    handler: MessageHandler,
+    heartbeat: () => Promise<void>,
+    alive: () => boolean,
+  ): Promise<void> {
+    const backoff = new Backoff(Limits.initialBackoffMs, this.options.config.RETRY_MAX_BACKOFF_MS);
+    let failures = 0;
+    for (;;) {
+      try {
+        await this.apply(topic, partition, decoded, handler, undefined);
+        return;
+      } catch (error) {
+        if (isTransientError(error)) {
+          metrics.consumerRetries.inc({ topic, kind: 'transient' });
+          this.options.logger.warn({ err: error, topic, partition, attempt: backoff.attempts + 1 }, 'transient failure; retrying');
+          await this.waitAlive(backoff.next(), heartbeat, alive);
+          continue;
+        }
+        if (decoded.length > 1) {
+          for (const one of decoded) await this.applyWithRetry(topic, partition, [one], handler, heartbeat, alive);
+          return;
+        }
+        failures += 1;
+        metrics.consumerRetries.inc({ topic, kind: 'handler' });
+        if (error instanceof PermanentMessageError || failures >= Limits.handlerAttempts) {
+          const reason: DlqReason = error instanceof PermanentMessageError ? error.reason : 'handler-failed';
+          const detail = error instanceof PermanentMessageError ? error.detail : String((error as Error).message ?? error);
+          this.options.logger.error({ err: error, topic, partition, offset: decoded[0] && offsetOf(decoded[0]) }, 'message sent to the DLQ');
+          await this.applyWithRetryForced(topic, partition, decoded, handler, heartbeat, alive, { reason, detail });
+          return;
+        }
+        await this.waitAlive(Limits.initialBackoffMs * failures, heartbeat, alive);
+      }
+    }
+  }
+
+  /** Records a message as dead-lettered (inbox row + DLQ row), retrying only transient failures. */
+  private async applyWithRetryForced(
+    topic: ContractTopic,
+    partition: number,
+    decoded: readonly Decoded<ContractTopic>[],
+    handler: MessageHandler,
+    heartbeat: () => Promise<void>,
+    alive: () => boolean,
+    forced: { reason: DlqReason; detail: string },
+  ): Promise<void> {
+    const backoff = new Backoff(Limits.initialBackoffMs, this.options.config.RETRY_MAX_BACKOFF_MS);
+    for (;;) {
+      try {
+        await this.apply(topic, partition, decoded, handler, forced);
+        return;
+      } catch (error) {
+        if (!isTransientError(error)) throw error;
+        await this.waitAlive(backoff.next(), heartbeat, alive);
+      }
+    }
+  }
+
+  private async waitAlive(ms: number, heartbeat: () => Promise<void>, alive: () => boolean): Promise<void> {
+    // Heartbeat while waiting so a long outage elsewhere does not cost the group membership.
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (!alive()) throw new BatchAbandoned();
+      await sleep(Math.min(1_000, until - Date.now()));
+      await heartbeat().catch(() => undefined);
+    }
+    if (!alive()) throw new BatchAbandoned();
+  }
+
+  /** One transaction: dedupe rows, the handler's effects, DLQ rows. */
+  private async apply(
+    topic: ContractTopic,
+    partition: number,
+    decoded: readonly Decoded<ContractTopic>[],
+    handler: MessageHandler,
+    forced: { reason: DlqReason; detail: string } | undefined,
+  ): Promise<void> {
+    const { dataSource, schema, groupId } = this.options;
+    const ids = decoded.map((d) => (d.ok ? d.message.messageId : `@${topic}/${partition}/${d.raw.offset}`));
+    const offsets = decoded.map(offsetOf);
+    const firstCorrelation = decoded.map((d) => (d.ok ? d.message.headers[Header.CorrelationId] : undefined)).find((c) => c !== undefined);
+    await withCorrelation(firstCorrelation ?? `${topic}/${partition}/${offsets[0] ?? '?'}`, () =>
+      dataSource.transaction(async (manager) => {
+        const inserted: { message_id: string }[] = await manager.query(
+          `INSERT INTO "${schema}".inbox (consumer_group, message_id, topic, partition, "offset")
+           SELECT $1, id, $2, $3, off FROM unnest($4::text[], $5::bigint[]) AS m(id, off)
+           ON CONFLICT (consumer_group, message_id) DO NOTHING
+           RETURNING message_id`,
+          [groupId, topic, partition, ids, offsets],
+        );
+        const fresh = new Set(inserted.map((r) => r.message_id));
+        const rejections: Rejection[] = [];
+        const accepted: InboundMessage<ContractTopic>[] = [];
+        decoded.forEach((d, i) => {
+          const id = ids[i] as string;
+          if (!fresh.delete(id)) return; // already applied, or a duplicate earlier in this chunk
+          if (forced !== undefined) rejections.push({ raw: rawOf(d), ...forced });
+          else if (d.ok) accepted.push(d.message);
+          else rejections.push({ raw: rawOf(d), reason: d.reason, detail: d.detail });
+        });
+        if (accepted.length > 0) {
+          const batch: InboundBatch<ContractTopic> = {
+            topic,
+            partition,
+            messages: accepted,
+            manager,
+            reject: (message, reason, detail) => rejections.push({ raw: rawOf({ ok: true, message }), reason, detail }),
+          };
+          await this.invoke(handler, batch);
+        }
+        if (rejections.length > 0) {
+          await enqueueOutbox(manager, schema, rejections.map((r) => this.toDlq(topic, partition, r)));
+          for (const r of rejections) metrics.deadLettered.inc({ topic, reason: r.reason });
+        }
+      }),
+    );
+  }
+
+  private async invoke(handler: MessageHandler, batch: InboundBatch<ContractTopic>): Promise<void> {
+    const context = new BaseRpcContext([batch.topic, batch.partition]);
+    const result = await handler(batch, context);
+    await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+  }
+
+  private toDlq(topic: ContractTopic, partition: number, r: Rejection): OutboundMessage {
+    return {
+      topic: dlqTopicOf(topic),
+      key: r.raw.key === null ? null : r.raw.key.toString(),
+      value: r.raw.value ?? Buffer.alloc(0),
+      headers: {
+        ...r.raw.headers,
+        [Header.ErrorCode]: r.reason,
+        [Header.ErrorDetail]: r.detail.slice(0, 1_000),
+        [Header.OriginalTopic]: topic,
+        [Header.OriginalPartition]: String(partition),
+        [Header.OriginalOffset]: r.raw.offset,
+        [Header.FirstSeen]: new Date().toISOString(),
+      },
+    };
+  }
+}
+
+function offsetOf(d: Decoded<ContractTopic>): string {
+  return d.ok ? d.message.offset : d.raw.offset;
+}
+
+function rawOf(d: Decoded<ContractTopic>): Rejection['raw'] {
+  if (d.ok) return { key: d.message.key, value: d.message.value, offset: d.message.offset, headers: d.message.headers };
+  return { key: d.raw.key, value: d.raw.value, offset: d.raw.offset, headers: readHeaders(d.raw.headers) };
+}

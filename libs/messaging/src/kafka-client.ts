@@ -1,0 +1,79 @@
+import kafkajs, { type Kafka, type logCreator, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Config } from '#platform';
+import { ALL_TOPICS, dlqTopicOf, type TopicName } from '#contracts';
+
+const { Kafka: KafkaClient, logLevel: LogLevel, Partitioners } = kafkajs;
+
+/** kafkajs logs through the service's JSON logger, at most at `warn` unless debugging. */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...extra } = log;
+      const child = { ...extra, logger: 'kafkajs' };
+      switch (level) {
+        case LogLevel.ERROR:
+          logger.error(child, message);
+          break;
+        case LogLevel.WARN:
+          logger.warn(child, message);
+          break;
+        case LogLevel.INFO:
+          logger.info(child, message);
+          break;
+        default:
+          logger.debug(child, message);
+      }
+    };
+}
+
+export function createKafka(config: Config, clientId: string, logger: Logger): Kafka {
+  return new KafkaClient({
+    clientId: `${config.KAFKA_CLIENT_ID}.${clientId}`,
+    brokers: config.KAFKA_BROKERS,
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    logLevel: config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? LogLevel.INFO : LogLevel.WARN,
+    logCreator: pinoLogCreator(logger),
+    // Reconnects forever with capped back-off: a broker restart is weather, not an error to exit on.
+    retry: { initialRetryTime: 200, maxRetryTime: config.RETRY_MAX_BACKOFF_MS, retries: 8 },
+  });
+}
+
+/**
+ * An idempotent producer: the broker drops a retried batch it already has, so a network retry
+ * never writes a message twice, and order per partition holds (one request in flight).
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // Keys are hashed like the Java client does, so other producers agree on partitions.
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+}
+
+/**
+ * Creates every Spotgrid topic and its DLQ if absent. Idempotent; run by each app at start, so a
+ * fresh broker needs no separate provisioning step.
+ */
+export async function ensureTopics(kafka: Kafka, config: Config, topics: readonly TopicName[] = ALL_TOPICS): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = topics.flatMap((t) => [t, dlqTopicOf(t)]).filter((t) => !existing.has(t));
+    if (wanted.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: wanted.map((topic) => ({
+        topic,
+        numPartitions: config.KAFKA_TOPIC_PARTITIONS,
+        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Every loop, batch and buffer in the plumbing has a bound, named here. Changing one is a
+ * decision: the benchmarks in the issues measure against these values.
+ */
+export const Limits = {
+  /** Messages handled in one database transaction. */
+  consumerChunk: 500,
+  /** Bytes a consumer fetches per partition per request. */
+  consumerMaxBytesPerPartition: 1_048_576,
+  /** Largest message value accepted on any topic; larger ones go to the DLQ as `too-large`. */
+  maxMessageBytes: 262_144,
+  /** Attempts at a message whose handler fails for a reason that is not transient, before the DLQ. */
+  handlerAttempts: 3,
+  /** First back-off after a transient failure; doubles up to RETRY_MAX_BACKOFF_MS. */
+  initialBackoffMs: 100,
+  /** Outbox rows published per producer round trip. */
+  outboxBatch: 1_000,
+  /** The relay polls this often even when no NOTIFY arrives (a NOTIFY can be lost on reconnect). */
+  outboxPollMs: 250,
+  /** Time a health probe waits for the broker before calling it down. */
+  kafkaProbeTimeoutMs: 2_000,
+  /** Inbox rows are kept this long; late duplicates older than this are no longer detected. */
+  inboxRetentionDays: 40,
+} as const;

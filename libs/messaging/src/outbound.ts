@@ -1,0 +1,55 @@
+import type { EntityManager } from 'typeorm';
+import { contractOf, describeIssues, type ContractTopic, type MessageOf } from '#contracts';
+import type { AppSchemaName } from '#persistence';
+import { currentCorrelationId } from '#platform';
+import { Header, type HeaderMap } from './headers.js';
+
+/** A message ready for the wire: what the outbox stores and the relay sends. */
+export interface OutboundMessage {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly value: Buffer;
+  readonly headers: HeaderMap;
+}
+
+export class ContractViolationError extends Error {
+  constructor(topic: string, detail: string) {
+    super(`refusing to produce an invalid ${topic} message: ${detail}`);
+    this.name = 'ContractViolationError';
+  }
+}
+
+/**
+ * Validates a message against its topic's schema and encodes it. Producers validate too: a bug
+ * that would emit a bad message fails where it happens, not in every consumer downstream.
+ */
+export function encodeMessage<T extends ContractTopic>(topic: T, message: MessageOf<T>, headers: HeaderMap = {}): OutboundMessage {
+  const contract = contractOf(topic);
+  const parsed = contract.schema.safeParse(message);
+  if (!parsed.success) throw new ContractViolationError(topic, describeIssues(parsed.error));
+  const correlationId = headers[Header.CorrelationId] ?? currentCorrelationId();
+  return {
+    topic,
+    key: (contract.key as (m: MessageOf<T>) => string)(message),
+    value: Buffer.from(JSON.stringify(message)),
+    headers: correlationId === undefined ? headers : { ...headers, [Header.CorrelationId]: correlationId },
+  };
+}
+
+/**
+ * Adds messages to the app's outbox inside the caller's transaction: they are published if and
+ * only if the transaction commits. One statement, however many messages.
+ */
+export async function enqueueOutbox(manager: EntityManager, schema: AppSchemaName, messages: readonly OutboundMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  await manager.query(
+    `INSERT INTO "${schema}".outbox (topic, key, value, headers)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[])`,
+    [
+      messages.map((m) => m.topic),
+      messages.map((m) => m.key),
+      messages.map((m) => m.value),
+      messages.map((m) => JSON.stringify(m.headers)),
+    ],
+  );
+}

@@ -1,0 +1,136 @@
+import type { Producer } from 'kafkajs';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { AppSchemaName } from '#persistence';
+import { metrics, type Config } from '#platform';
+import { Limits } from './limits.js';
+import { Backoff } from './backoff.js';
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/**
+ * Publishes the outbox in id order and deletes what the broker acknowledged. A crash between
+ * the ack and the delete republishes those rows: delivery is at least once, and every consumer
+ * dedupes. One relay per schema holds a session advisory lock, so instances of an app can run
+ * side by side without publishing the same rows twice or out of order.
+ */
+export class OutboxRelay {
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private listener: pg.Client | undefined;
+  private published = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly schema: AppSchemaName,
+    private readonly producer: Producer,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  get publishedCount(): number {
+    return this.published;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Finishes the round in flight, then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    await this.closeListener();
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff(Limits.initialBackoffMs, this.config.RETRY_MAX_BACKOFF_MS);
+    while (!this.stopping) {
+      try {
+        if (this.listener === undefined && !(await this.acquire())) {
+          await this.idle(1_000);
+          continue;
+        }
+        const sent = await this.publishRound();
+        backoff.reset();
+        if (sent === 0) await this.idle(Limits.outboxPollMs);
+      } catch (error) {
+        this.logger.warn({ err: error, schema: this.schema }, 'outbox relay round failed; retrying');
+        await this.closeListener();
+        await this.idle(backoff.next());
+      }
+    }
+  }
+
+  /** Opens the LISTEN connection and takes the relay lock on it; false when another relay has it. */
+  private async acquire(): Promise<boolean> {
+    const client = new pg.Client({ connectionString: this.config.DATABASE_URL, application_name: `outbox-relay:${this.schema}` });
+    client.on('error', (err) => {
+      this.logger.warn({ err, schema: this.schema }, 'outbox listener connection lost');
+      void this.closeListener();
+      this.wake?.();
+    });
+    await client.connect();
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`${this.schema}.outbox`]);
+    if (rows[0]?.locked !== true) {
+      await client.end();
+      return false;
+    }
+    client.on('notification', () => this.wake?.());
+    await client.query(`LISTEN "${this.schema}_outbox"`);
+    this.listener = client;
+    return true;
+  }
+
+  private async closeListener(): Promise<void> {
+    const client = this.listener;
+    this.listener = undefined;
+    if (client !== undefined) await client.end().catch(() => undefined);
+  }
+
+  private async publishRound(): Promise<number> {
+    const rows: OutboxRow[] = await this.dataSource.query(
+      `SELECT id, topic, key, value, headers FROM "${this.schema}".outbox ORDER BY id LIMIT $1`,
+      [Limits.outboxBatch],
+    );
+    if (rows.length === 0) return 0;
+    const byTopic = new Map<string, { key: string | null; value: Buffer; headers: Record<string, string> }[]>();
+    for (const row of rows) {
+      const list = byTopic.get(row.topic) ?? [];
+      list.push({ key: row.key, value: row.value, headers: row.headers });
+      byTopic.set(row.topic, list);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+    await this.dataSource.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+    this.published += rows.length;
+    metrics.outboxPublished.inc(rows.length);
+    return rows.length;
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+}
+
+

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration of every Spotgrid process (apps, migration CLI, tools), read from the
+ * environment once and validated as a whole. A bad or missing value stops start-up with a message
+ * that names the variable; nothing reads `process.env` anywhere else.
+ *
+ * Defaults describe the local stack (`npm start`, `npm test`). In production there are no
+ * defaults for where things live: a process that would silently talk to 127.0.0.1 is a bug.
+ */
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with scheme ${protocols.map((p) => p.replace(':', '')).join(' or ')}` },
+  );
+
+const brokerList = z
+  .string()
+  .transform((v) => v.split(',').map((b) => b.trim()).filter((b) => b.length > 0))
+  .refine((list) => list.length > 0 && list.every((b) => /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(b)), {
+    message: 'must be a comma-separated list of host:port',
+  });
+
+/** Where each variable's value may come from, with its default for the local stack. */
+const LOCAL_DEFAULTS = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/spotgrid',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  KAFKA_BROKERS: '127.0.0.1:9092',
+} as const;
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_POOL_SIZE: positiveInt.max(200).default(10),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  KAFKA_BROKERS: brokerList,
+  KAFKA_CLIENT_ID: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes').default('spotgrid'),
+  /** Partitions for topics the apps create on start (the broker keeps what already exists). */
+  KAFKA_TOPIC_PARTITIONS: positiveInt.max(256).default(6),
+  KAFKA_REPLICATION_FACTOR: positiveInt.max(7).default(1),
+  /** Interface the HTTP servers bind to; 0.0.0.0 in containers. */
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEWAY_PORT: port.default(3000),
+  MARKET_DATA_PORT: port.default(3001),
+  MATCHING_ENGINE_PORT: port.default(3002),
+  DISPATCHER_PORT: port.default(3003),
+  BILLING_PORT: port.default(3004),
+  /** How long a stopping process may take to finish in-flight work before it exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  /** Upper bound of the back-off between retries of a transient failure (database or broker down). */
+  RETRY_MAX_BACKOFF_MS: positiveInt.max(300_000).default(5_000),
+  /** Log each HTTP request (health probes are never logged). */
+  HTTP_LOG_REQUESTS: flag.default(false),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type AppName = 'gateway' | 'market-data' | 'matching-engine' | 'dispatcher' | 'billing';
+
+/** Values that must never reach a log line. */
+export const SENSITIVE_KEYS: ReadonlySet<keyof Config> = new Set<keyof Config>(['DATABASE_URL', 'REDIS_URL']);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment; pure, so tests can feed it any map. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const production = env['NODE_ENV'] === 'production';
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const raw = env[key];
+    // An empty variable is a missing one: `FOO= npm start` must not mean "FOO is the empty string".
+    input[key] = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+  }
+  if (!production) {
+    for (const [key, value] of Object.entries(LOCAL_DEFAULTS)) input[key] ??= value;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.') || '(root)';
+        const missing = input[key] === undefined;
+        return missing ? `${key} is required` : `${key}: ${issue.message} (got ${JSON.stringify(redact(key, input[key]))})`;
+      }),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+function redact(key: string, value: string | undefined): string | undefined {
+  if (value === undefined || !SENSITIVE_KEYS.has(key as keyof Config)) return value;
+  try {
+    const u = new URL(value);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '***';
+  }
+}
+
+/** The configuration with secrets masked, for the start-up log line. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? redact(k, v) : v]),
+  );
+}
+
+let loaded: Config | undefined;
+
+/** The process's configuration, read from `process.env` the first time it is asked for. */
+export function loadConfig(): Config {
+  loaded ??= parseConfig(process.env);
+  return loaded;
+}
+
+export function portOf(config: Config, app: AppName): number {
+  switch (app) {
+    case 'gateway':
+      return config.GATEWAY_PORT;
+    case 'market-data':
+      return config.MARKET_DATA_PORT;
+    case 'matching-engine':
+      return config.MATCHING_ENGINE_PORT;
+    case 'dispatcher':
+      return config.DISPATCHER_PORT;
+    case 'billing':
+      return config.BILLING_PORT;
+  }
+}

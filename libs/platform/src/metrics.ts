@@ -1,0 +1,41 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The process's Prometheus registry and the metrics the shared plumbing reports. App-specific
+ * metrics register on the same registry, so /metrics shows everything a service does.
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const metrics = {
+  consumedMessages: new Counter({
+    name: 'spotgrid_consumed_messages_total',
+    help: 'Kafka messages consumed and committed, per topic',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+  }),
+  deadLettered: new Counter({
+    name: 'spotgrid_dead_lettered_total',
+    help: 'Messages sent to a DLQ, per source topic and reason',
+    labelNames: ['topic', 'reason'] as const,
+    registers: [registry],
+  }),
+  consumerRetries: new Counter({
+    name: 'spotgrid_consumer_retries_total',
+    help: 'Retries of a consumed chunk, per topic and kind (transient failure or handler failure)',
+    labelNames: ['topic', 'kind'] as const,
+    registers: [registry],
+  }),
+  outboxPublished: new Counter({
+    name: 'spotgrid_outbox_published_total',
+    help: 'Outbox rows published to Kafka',
+    registers: [registry],
+  }),
+  httpRequestSeconds: new Histogram({
+    name: 'spotgrid_http_request_seconds',
+    help: 'HTTP request latency by route and status class',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  }),
+};

@@ -1,0 +1,5 @@
+export * from './tokens.js';
+export * from './service.module.js';
+export * from './bootstrap.js';
+export * from './consumer-handle.js';
+export * from './connections.js';

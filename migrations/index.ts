@@ -1,0 +1,8 @@
+import { Schemas1764150000000 } from './1764150000000-schemas.js';
+import { MarketSpotPriceTicks1764150001000 } from './1764150001000-market-spot-price-ticks.js';
+
+/** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
+export const migrations = [Schemas1764150000000, MarketSpotPriceTicks1764150001000];
+
+export { allEntities } from './entities.js';
+export { runMigrations, checkDrift, ensureDatabase } from './migrator.js';

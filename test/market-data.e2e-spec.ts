@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { dlqTopicOf, Topic } from '#contracts';
+import { Header } from '#messaging';
+import { count } from './support/db.js';
+import { collect, produce } from './support/kafka.js';
+import { postgres, ServiceProcess, stack } from './support/services.js';
+import { asRecord, testProvider, tick } from './support/ticks.js';
+import { waitFor } from './support/wait.js';
+
+jest.setTimeout(180_000);
+
+const ticksOf = (provider: string) => count('SELECT count(*) AS n FROM market.spot_price_ticks WHERE provider_id = $1', [provider]);
+
+/** Waits until exactly `n` ticks of the provider are stored. */
+async function stored(provider: string, n: number, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`${n} ticks of ${provider}`, async () => ((await ticksOf(provider)) >= n ? true : undefined), timeoutMs, 200);
+  expect(await ticksOf(provider)).toBe(n);
+}
+
+describe('market-data: spot prices from Kafka to PostgreSQL, exactly once', () => {
+  let service: ServiceProcess;
+
+  beforeAll(async () => {
+    service = new ServiceProcess('market-data').start();
+    await service.ready();
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('stores a tick once when the same message is delivered twice', async () => {
+    const provider = testProvider('dup');
+    const t = tick(provider, 1);
+    await produce(Topic.SpotPrices, [asRecord(t), asRecord(t)]);
+    await produce(Topic.SpotPrices, [asRecord(tick(provider, 2))]);
+    await stored(provider, 2);
+    // The dedupe record is there once, for the message identity the contract defines.
+    expect(await count('SELECT count(*) AS n FROM market.inbox WHERE message_id = $1', [`${provider}:h100-use1:1`])).toBe(1);
+  });
+
+  it('sends a malformed message to the DLQ with its reason, and keeps consuming the partition', async () => {
+    const provider = testProvider('dlq');
+    const key = `${provider}:h100-use1`;
+    // Same key, so the same partition: the bad ones are in front of the good one.
+    await produce(Topic.SpotPrices, [
+      { key, value: '{"providerId": "not json' },
+      { key, value: JSON.stringify({ ...tick(provider, 1), price: 2.49 }) },
+      asRecord(tick(provider, 2)),
+    ]);
+    await stored(provider, 1);
+
+    const dead = await collect(dlqTopicOf(Topic.SpotPrices), (m) => m.key === key, (all) => all.length >= 2);
+    expect(dead.map((m) => m.headers[Header.ErrorCode]).sort()).toEqual(['invalid', 'malformed']);
+    const invalid = dead.find((m) => m.headers[Header.ErrorCode] === 'invalid');
+    expect(invalid?.headers[Header.ErrorDetail]).toMatch(/price/);
+    expect(invalid?.headers[Header.OriginalTopic]).toBe(Topic.SpotPrices);
+    expect(invalid?.headers[Header.OriginalOffset]).toMatch(/^\d+$/);
+    expect(invalid?.headers[Header.FirstSeen]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // The original bytes, untouched.
+    expect(JSON.parse(invalid?.value?.toString() ?? '{}').price).toBe(2.49);
+  });
+
+  it('loses and duplicates nothing when the consumer is killed mid-stream and restarted', async () => {
+    const provider = testProvider('kill');
+    const total = 3_000;
+    const records = Array.from({ length: total }, (_, i) => asRecord(tick(provider, i + 1, { offerId: `o${i % 12}` })));
+    // Redeliveries are certain after a kill -9: the duplicates in the stream make them visible too.
+    const withDuplicates = [...records, ...records.slice(0, 200)];
+    const producing = (async () => {
+      for (let i = 0; i < withDuplicates.length; i += 250) await produce(Topic.SpotPrices, withDuplicates.slice(i, i + 250));
+    })();
+    await waitFor('some ticks stored', async () => ((await ticksOf(provider)) > 0 ? true : undefined), 60_000, 20);
+    await service.stop('SIGKILL');
+    await producing;
+    const before = await ticksOf(provider);
+    expect(before).toBeLessThan(total);
+
+    service = new ServiceProcess('market-data').start();
+    await service.ready();
+    await stored(provider, total);
+    expect(await count('SELECT count(*) AS n FROM market.inbox WHERE message_id LIKE $1', [`${provider}:%`])).toBe(total);
+  });
+
+  it('reports not-ready while the broker is down, then resumes with nothing lost', async () => {
+    const provider = testProvider('broker');
+    await produce(Topic.SpotPrices, [asRecord(tick(provider, 1))]);
+    await stored(provider, 1);
+
+    await stack('kafka-down');
+    try {
+      await waitFor('not ready', async () => ((await service.readyStatus()) === 503 ? true : undefined), 60_000, 250);
+    } finally {
+      await stack('kafka-up');
+    }
+    await produce(Topic.SpotPrices, [asRecord(tick(provider, 2)), asRecord(tick(provider, 3))]);
+    await service.ready(90_000);
+    await stored(provider, 3, 90_000);
+  });
+
+  it('reports not-ready while PostgreSQL is down, retries, and stores what arrived meanwhile', async () => {
+    const provider = testProvider('pg');
+    await postgres('stop');
+    try {
+      await waitFor('not ready', async () => ((await service.readyStatus()) === 503 ? true : undefined), 30_000, 250);
+      // Accepted by Kafka while the database is down: must be stored once it is back.
+      await produce(Topic.SpotPrices, [asRecord(tick(provider, 1)), asRecord(tick(provider, 2))]);
+      await new Promise((r) => setTimeout(r, 2_000));
+    } finally {
+      await postgres('start');
+    }
+    await service.ready(60_000);
+    await stored(provider, 2);
+  });
+
+  it('finishes in-flight work and exits 0 on SIGTERM', async () => {
+    const provider = testProvider('term');
+    await produce(Topic.SpotPrices, Array.from({ length: 500 }, (_, i) => asRecord(tick(provider, i + 1))));
+    await waitFor('first ticks', async () => ((await ticksOf(provider)) > 0 ? true : undefined), 30_000, 20);
+    expect(await service.stop('SIGTERM')).toBe(0);
+    service = new ServiceProcess('market-data').start();
+    await service.ready();
+    await stored(provider, 500);
+  });
+});
