@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 import { energyTariffSchema, fxRateSchema, quoteSchema, spotPriceTickSchema } from './market.js';
 import { Topic, type TopicName } from './topics.js';
 

@@ -1,0 +1,117 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Payload } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
+import type { Kafka, Producer } from 'kafkajs';
+import { pino } from 'pino';
+import type { DataSource } from 'typeorm';
+import { dlqTopicOf, Topic, type FxRate } from '#contracts';
+import { AppSchema, createDataSource } from '#persistence';
+import { loadConfig } from '#platform';
+import { collect, produce } from '../../../test/support/kafka.js';
+import { waitFor } from '../../../test/support/wait.js';
+import { PermanentMessageError } from './errors.js';
+import { Header } from './headers.js';
+import type { InboundBatch } from './inbound.js';
+import { createIdempotentProducer, createKafka } from './kafka-client.js';
+import { KafkaBatchTransport } from './kafka-batch.transport.js';
+import { KafkaHandler } from './kafka-handler.decorator.js';
+import { messagingEntities } from './messaging.entities.js';
+import { OutboxRelay } from './outbox-relay.js';
+
+jest.setTimeout(120_000);
+
+/** How often the handler saw each message (in memory: this counts attempts, committed or not). */
+const attempts = new Map<string, number>();
+
+@Controller()
+class FxProbe {
+  @KafkaHandler(Topic.FxRates)
+  async handle(@Payload() batch: InboundBatch<typeof Topic.FxRates>): Promise<void> {
+    for (const m of batch.messages) {
+      const tag = `${m.payload.base}/${m.payload.rate}`;
+      attempts.set(tag, (attempts.get(tag) ?? 0) + 1);
+      if (m.payload.rate === '666') throw new PermanentMessageError('rejected', 'the rate of the beast');
+      if (m.payload.rate === '500') throw new Error('a bug in the handler');
+      if (m.payload.rate === '403') {
+        batch.reject(m, 'unauthenticated', 'signed with a revoked key');
+        continue;
+      }
+      // The effect is written in the batch's transaction: it exists if and only if the batch commits.
+      await batch.manager.query('INSERT INTO transport_probe.applied (tag) VALUES ($1)', [tag]);
+    }
+  }
+}
+
+describe('KafkaBatchTransport on the real broker and database', () => {
+  const config = loadConfig();
+  const logger = pino({ level: 'silent' });
+  const base = `Q${randomUUID().replace(/[^A-Z]/gi, '').slice(0, 2).toUpperCase().padEnd(2, 'Z')}`;
+  let dataSource: DataSource;
+  let kafka: Kafka;
+  let app: INestMicroservice;
+  let relay: OutboxRelay;
+  let prod: Producer;
+
+  const rate = (r: string, n: number): FxRate => ({ base, quote: 'USD', rate: r, asOf: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString() });
+  const record = (f: FxRate) => ({ key: `${f.base}:${f.quote}`, value: JSON.stringify(f) });
+
+  const applied = async (): Promise<string[]> =>
+    (await dataSource.query('SELECT tag FROM transport_probe.applied WHERE tag LIKE $1 ORDER BY tag', [`${base}/%`])).map((r: { tag: string }) => r.tag);
+
+  beforeAll(async () => {
+    dataSource = await createDataSource(config, { applicationName: 'transport-int', entities: [...messagingEntities(AppSchema.Gateway)] }).initialize();
+    // A scratch table for the probe's effects, outside every app schema.
+    await dataSource.query('CREATE SCHEMA IF NOT EXISTS transport_probe');
+    await dataSource.query('CREATE TABLE IF NOT EXISTS transport_probe.applied (tag text NOT NULL)');
+    kafka = createKafka(config, 'transport-int', logger);
+    prod = createIdempotentProducer(kafka);
+    await prod.connect();
+    relay = new OutboxRelay(dataSource, AppSchema.Gateway, prod, config, logger);
+    relay.start();
+    @Module({ controllers: [FxProbe] })
+    class ProbeModule {}
+    app = await NestFactory.createMicroservice(ProbeModule, {
+      strategy: new KafkaBatchTransport({
+        groupId: `spotgrid-test.transport.${randomUUID()}`,
+        topics: [Topic.FxRates],
+        schema: AppSchema.Gateway,
+        kafka,
+        dataSource,
+        config,
+        logger,
+      }),
+      logger: false,
+    });
+    await app.listen();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await relay?.stop();
+    await prod?.disconnect();
+    await dataSource?.destroy();
+  });
+
+  it('isolates a poison message: the rest of the batch is applied once, the poison goes to the DLQ', async () => {
+    await produce(Topic.FxRates, [record(rate('1.1', 1)), record(rate('666', 2)), record(rate('1.2', 3)), record(rate('403', 4)), record(rate('500', 5)), record(rate('1.3', 6))]);
+    await waitFor('good messages applied', async () => ((await applied()).length >= 3 ? true : undefined));
+    const dead = await collect(dlqTopicOf(Topic.FxRates), (m) => m.key === `${base}:USD`, (all) => all.length >= 3);
+    const reasons = Object.fromEntries(dead.map((m) => [JSON.parse(m.value?.toString() ?? '{}').rate, m.headers[Header.ErrorCode]]));
+    expect(reasons).toEqual({ '666': 'rejected', '403': 'unauthenticated', '500': 'handler-failed' });
+    expect(await applied()).toEqual([`${base}/1.1`, `${base}/1.2`, `${base}/1.3`]);
+    // A bug is retried a bounded number of times before the DLQ; a permanent error is not retried alone.
+    expect(attempts.get(`${base}/500`)).toBeGreaterThanOrEqual(3);
+    expect(attempts.get(`${base}/666`)).toBeLessThanOrEqual(2);
+  });
+
+  it('publishes what the outbox holds and empties it', async () => {
+    await waitFor('outbox drained', async () => {
+      const rows: { n: string }[] = await dataSource.query('SELECT count(*) AS n FROM gateway.outbox');
+      return rows[0]?.n === '0' ? true : undefined;
+    });
+    expect(relay.publishedCount).toBeGreaterThanOrEqual(3);
+  });
+});
