@@ -210,19 +210,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     heartbeat: () => Promise<void>,
     alive: () => boolean,
   ): Promise<void> {
-    const backoff = new Backoff(Limits.initialBackoffMs, this.options.config.RETRY_MAX_BACKOFF_MS);
+    const retrying = (forced?: { reason: DlqReason; detail: string }) =>
+      this.retryTransient(topic, partition, () => this.apply(topic, partition, decoded, handler, forced), heartbeat, alive);
     let failures = 0;
     for (;;) {
       try {
-        await this.apply(topic, partition, decoded, handler, undefined);
+        await retrying();
         return;
       } catch (error) {
-        if (isTransientError(error)) {
-          metrics.consumerRetries.inc({ topic, kind: 'transient' });
-          this.options.logger.warn({ err: error, topic, partition, attempt: backoff.attempts + 1 }, 'transient failure; retrying');
-          await this.waitAlive(backoff.next(), heartbeat, alive);
-          continue;
-        }
+        if (error instanceof BatchAbandoned) throw error;
         if (decoded.length > 1) {
           for (const one of decoded) await this.applyWithRetry(topic, partition, [one], handler, heartbeat, alive);
           return;
@@ -233,7 +229,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           const reason: DlqReason = error instanceof PermanentMessageError ? error.reason : 'handler-failed';
           const detail = error instanceof PermanentMessageError ? error.detail : String((error as Error).message ?? error);
           this.options.logger.error({ err: error, topic, partition, offset: decoded[0] && offsetOf(decoded[0]) }, 'message sent to the DLQ');
-          await this.applyWithRetryForced(topic, partition, decoded, handler, heartbeat, alive, { reason, detail });
+          // Dead-lettering writes the inbox and DLQ rows only; the handler does not run again.
+          await retrying({ reason, detail });
           return;
         }
         await this.waitAlive(Limits.initialBackoffMs * failures, heartbeat, alive);
@@ -241,23 +238,23 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     }
   }
 
-  /** Records a message as dead-lettered (inbox row + DLQ row), retrying only transient failures. */
-  private async applyWithRetryForced(
+  /** Runs `attempt` until it succeeds or fails for a reason that is not transient (rethrown). */
+  private async retryTransient(
     topic: ContractTopic,
     partition: number,
-    decoded: readonly Decoded<ContractTopic>[],
-    handler: MessageHandler,
+    attempt: () => Promise<void>,
     heartbeat: () => Promise<void>,
     alive: () => boolean,
-    forced: { reason: DlqReason; detail: string },
   ): Promise<void> {
     const backoff = new Backoff(Limits.initialBackoffMs, this.options.config.RETRY_MAX_BACKOFF_MS);
     for (;;) {
       try {
-        await this.apply(topic, partition, decoded, handler, forced);
+        await attempt();
         return;
       } catch (error) {
         if (!isTransientError(error)) throw error;
+        metrics.consumerRetries.inc({ topic, kind: 'transient' });
+        this.options.logger.warn({ err: error, topic, partition, attempt: backoff.attempts + 1 }, 'transient failure; retrying');
         await this.waitAlive(backoff.next(), heartbeat, alive);
       }
     }

@@ -17,8 +17,8 @@ export const Limits = {
   outboxBatch: 1_000,
   /** The relay polls this often even when no NOTIFY arrives (a NOTIFY can be lost on reconnect). */
   outboxPollMs: 250,
-  /** Time a health probe waits for the broker before calling it down. */
-  kafkaProbeTimeoutMs: 2_000,
+  /** Time a readiness probe waits for PostgreSQL, Redis or the broker before calling it down. */
+  probeTimeoutMs: 2_000,
   /** Inbox rows are kept this long; late duplicates older than this are no longer detected. */
   inboxRetentionDays: 40,
 } as const;

@@ -52,7 +52,7 @@ export class HealthController {
 
   private postgres(): Promise<HealthIndicatorResult> {
     return this.probe('postgres', async () => {
-      await withTimeout(this.dataSource.query('SELECT 1'), Limits.kafkaProbeTimeoutMs, 'PostgreSQL');
+      await withTimeout(this.dataSource.query('SELECT 1'), Limits.probeTimeoutMs, 'PostgreSQL');
       return {};
     });
   }
@@ -60,7 +60,7 @@ export class HealthController {
   private redisUp(): Promise<HealthIndicatorResult> {
     return this.probe('redis', async () => {
       if (this.redis.status !== 'ready') throw new Error(`connection ${this.redis.status}`);
-      await withTimeout(this.redis.ping(), Limits.kafkaProbeTimeoutMs, 'Redis');
+      await withTimeout(this.redis.ping(), Limits.probeTimeoutMs, 'Redis');
       return {};
     });
   }
@@ -71,7 +71,7 @@ export class HealthController {
       try {
         await withTimeout(
           admin.connect().then(() => admin.describeCluster()),
-          Limits.kafkaProbeTimeoutMs,
+          Limits.probeTimeoutMs,
           'Kafka',
         );
       } finally {
