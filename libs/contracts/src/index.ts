@@ -2,3 +2,4 @@ export * from './topics.js';
 export * from './primitives.js';
 export * from './market.js';
 export * from './registry.js';
+export * from './signing.js';

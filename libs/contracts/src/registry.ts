@@ -12,6 +12,12 @@ export interface TopicContract<S extends z.ZodType> {
   readonly schema: S;
   readonly key: (message: z.infer<S>) => string;
   readonly messageId: (message: z.infer<S>) => string;
+  /**
+   * How a consumer makes a redelivery a no-op. `inbox`: a dedupe row per message id, written with
+   * the effect. `sequence`: the message carries a sequence number per key (or a natural key) and
+   * the handler applies only what is newer, which needs no dedupe row at all.
+   */
+  readonly idempotence: 'inbox' | 'sequence';
 }
 
 function contract<S extends z.ZodType>(c: TopicContract<S>): TopicContract<S> {
@@ -24,24 +30,28 @@ export const contracts = {
     schema: spotPriceTickSchema,
     key: (m) => `${m.providerId}:${m.offerId}`,
     messageId: (m) => `${m.providerId}:${m.offerId}:${m.seq}`,
+    idempotence: 'sequence',
   }),
   [Topic.EnergyTariffs]: contract({
     topic: Topic.EnergyTariffs,
     schema: energyTariffSchema,
     key: (m) => m.zone,
     messageId: (m) => `${m.zone}:${m.kind}:${m.seq}`,
+    idempotence: 'sequence',
   }),
   [Topic.FxRates]: contract({
     topic: Topic.FxRates,
     schema: fxRateSchema,
     key: (m) => `${m.base}:${m.quote}`,
     messageId: (m) => `${m.base}:${m.quote}:${m.asOf}`,
+    idempotence: 'sequence',
   }),
   [Topic.Quotes]: contract({
     topic: Topic.Quotes,
     schema: quoteSchema,
     key: (m) => m.instrument,
     messageId: (m) => `${m.providerId}:${m.offerId}:${m.sources.tickSeq}:${m.sources.tariffSeq ?? '-'}:${m.sources.fxAsOf ?? '-'}`,
+    idempotence: 'inbox',
   }),
 } as const;
 

@@ -281,23 +281,31 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   ): Promise<void> {
     const { dataSource, schema, groupId } = this.options;
     const ids = decoded.map((d) => (d.ok ? d.message.messageId : `@${topic}/${partition}/${d.raw.offset}`));
+    // Topics whose handlers apply only what is newer (sequence numbers) need no dedupe row for a
+    // valid message; a dead-lettered one always gets one, so a redelivery cannot DLQ it twice.
+    const sequenced = contractOf(topic).idempotence === 'sequence';
+    const tracked = decoded.map((d) => forced !== undefined || !d.ok || !sequenced);
     const offsets = decoded.map(offsetOf);
     const firstCorrelation = decoded.map((d) => (d.ok ? d.message.headers[Header.CorrelationId] : undefined)).find((c) => c !== undefined);
     await withCorrelation(firstCorrelation ?? `${topic}/${partition}/${offsets[0] ?? '?'}`, () =>
       dataSource.transaction(async (manager) => {
-        const inserted: { message_id: string }[] = await manager.query(
-          `INSERT INTO "${schema}".inbox (consumer_group, message_id, topic, partition, "offset")
-           SELECT $1, id, $2, $3, off FROM unnest($4::text[], $5::bigint[]) AS m(id, off)
-           ON CONFLICT (consumer_group, message_id) DO NOTHING
-           RETURNING message_id`,
-          [groupId, topic, partition, ids, offsets],
-        );
+        const trackedIds = ids.filter((_, i) => tracked[i]);
+        const inserted: { message_id: string }[] =
+          trackedIds.length === 0
+            ? []
+            : await manager.query(
+                `INSERT INTO "${schema}".inbox (consumer_group, message_id, topic, partition, "offset")
+                 SELECT $1, id, $2, $3, off FROM unnest($4::text[], $5::bigint[]) AS m(id, off)
+                 ON CONFLICT (consumer_group, message_id) DO NOTHING
+                 RETURNING message_id`,
+                [groupId, topic, partition, trackedIds, offsets.filter((_, i) => tracked[i])],
+              );
         const fresh = new Set(inserted.map((r) => r.message_id));
         const rejections: Rejection[] = [];
         const accepted: InboundMessage<ContractTopic>[] = [];
         decoded.forEach((d, i) => {
-          const id = ids[i] as string;
-          if (!fresh.delete(id)) return; // already applied, or a duplicate earlier in this chunk
+          // Already applied, or a duplicate earlier in this chunk.
+          if (tracked[i] && !fresh.delete(ids[i] as string)) return;
           if (forced !== undefined) rejections.push({ raw: rawOf(d), ...forced });
           else if (d.ok) accepted.push(d.message);
           else rejections.push({ raw: rawOf(d), reason: d.reason, detail: d.detail });

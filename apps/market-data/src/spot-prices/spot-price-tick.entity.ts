@@ -1,7 +1,10 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { AppSchema, numericColumn } from '#persistence';
 
-/** Every accepted spot-price tick, as published (prices exact, as `numeric`). */
+/**
+ * Every applied spot-price tick, as published (prices exact, as `numeric`). Partitioned by month
+ * of `valid_from` (see the MarketIngest migration), so the partition key is part of the key.
+ */
 @Entity({ schema: AppSchema.Market, name: 'spot_price_ticks' })
 @Index('spot_price_ticks_instrument_valid_from_idx', ['instrument', 'validFrom'])
 export class SpotPriceTickEntity {
@@ -38,7 +41,7 @@ export class SpotPriceTickEntity {
   @Column({ type: 'numeric', transformer: numericColumn })
   capacity!: string;
 
-  @Column({ name: 'valid_from', type: 'timestamptz' })
+  @PrimaryColumn({ name: 'valid_from', type: 'timestamptz' })
   validFrom!: Date;
 
   @Column({ name: 'valid_until', type: 'timestamptz' })

@@ -1,0 +1,52 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Provider feeds are signed: `x-signature` is the HMAC-SHA256 of the exact value bytes, in lower-case
+ * hex, with the secret named by `x-key-id`. Anyone can write to a topic they reach; only the
+ * signature says who spoke. The same functions sign (providers, the replay tool) and verify
+ * (market-data, the gateway's HTTP feed).
+ */
+export const SIGNATURE_HEADER = 'x-signature';
+export const KEY_ID_HEADER = 'x-key-id';
+
+export function signFeed(value: Buffer | string, secret: string): string {
+  return createHmac('sha256', secret).update(value).digest('hex');
+}
+
+/** Constant-time comparison, so a forger learns nothing from how long a rejection takes. */
+export function verifyFeedSignature(value: Buffer | string, secret: string, signature: string): boolean {
+  if (!/^[0-9a-f]{64}$/.test(signature)) return false;
+  const expected = Buffer.from(signFeed(value, secret), 'hex');
+  return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
+}
+
+/** Why a signed message is refused: each goes to the DLQ as `unauthenticated` with this detail. */
+export type FeedAuthFailure = 'unsigned' | 'unknown-key' | 'revoked-key' | 'bad-signature' | 'wrong-provider';
+
+export interface FeedKey {
+  readonly keyId: string;
+  readonly providerId: string;
+  readonly secret: string;
+  readonly revoked: boolean;
+}
+
+/**
+ * Checks one signed message: the key must exist and be live, the signature must match the exact
+ * bytes, and the message must speak for the key's own provider.
+ */
+export function authenticateFeed(
+  value: Buffer,
+  headers: Readonly<Record<string, string | undefined>>,
+  claimedProviderId: string,
+  lookup: (keyId: string) => FeedKey | undefined,
+): FeedAuthFailure | undefined {
+  const keyId = headers[KEY_ID_HEADER];
+  const signature = headers[SIGNATURE_HEADER];
+  if (keyId === undefined || signature === undefined || keyId === '' || signature === '') return 'unsigned';
+  const key = lookup(keyId);
+  if (key === undefined) return 'unknown-key';
+  if (key.revoked) return 'revoked-key';
+  if (!verifyFeedSignature(value, key.secret, signature)) return 'bad-signature';
+  if (key.providerId !== claimedProviderId) return 'wrong-provider';
+  return undefined;
+}
