@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { dlqTopicOf, Topic } from '#contracts';
 import { Header } from '#messaging';
-import { count } from './support/db.js';
+import { count, sql } from './support/db.js';
 import { collect, produce } from './support/kafka.js';
 import { postgres, ServiceProcess, stack } from './support/services.js';
-import { asRecord, testProvider, tick } from './support/ticks.js';
+import { asRecord, feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 
 jest.setTimeout(180_000);
@@ -29,24 +29,30 @@ describe('market-data: spot prices from Kafka to PostgreSQL, exactly once', () =
     await service?.stop();
   });
 
+  /** A provider with its own feed key, as every test gets. */
+  async function withKey(label: string): Promise<[string, TestKey]> {
+    const id = testProvider(label);
+    return [id, await feedKey(id)];
+  }
+
   it('stores a tick once when the same message is delivered twice', async () => {
-    const provider = testProvider('dup');
+    const [provider, key] = await withKey('dup');
     const t = tick(provider, 1);
-    await produce(Topic.SpotPrices, [asRecord(t), asRecord(t)]);
-    await produce(Topic.SpotPrices, [asRecord(tick(provider, 2))]);
+    await produce(Topic.SpotPrices, [asRecord(t, key), asRecord(t, key)]);
+    await produce(Topic.SpotPrices, [asRecord(tick(provider, 2), key)]);
     await stored(provider, 2);
-    // The dedupe record is there once, for the message identity the contract defines.
-    expect(await count('SELECT count(*) AS n FROM market.inbox WHERE message_id = $1', [`${provider}:h100-use1:1`])).toBe(1);
+    // The second copy was seen, recorded as a duplicate sequence number, and not applied.
+    expect(await count(`SELECT count(*) AS n FROM market.tick_rejections WHERE provider_id = $1 AND seq = 1 AND reason = 'duplicate-seq'`, [provider])).toBe(1);
   });
 
   it('sends a malformed message to the DLQ with its reason, and keeps consuming the partition', async () => {
-    const provider = testProvider('dlq');
+    const [provider, feed] = await withKey('dlq');
     const key = `${provider}:h100-use1`;
     // Same key, so the same partition: the bad ones are in front of the good one.
     await produce(Topic.SpotPrices, [
       { key, value: '{"providerId": "not json' },
       { key, value: JSON.stringify({ ...tick(provider, 1), price: 2.49 }) },
-      asRecord(tick(provider, 2)),
+      asRecord(tick(provider, 2), feed),
     ]);
     await stored(provider, 1);
 
@@ -62,9 +68,9 @@ describe('market-data: spot prices from Kafka to PostgreSQL, exactly once', () =
   });
 
   it('loses and duplicates nothing when the consumer is killed mid-stream and restarted', async () => {
-    const provider = testProvider('kill');
+    const [provider, key] = await withKey('kill');
     const total = 3_000;
-    const records = Array.from({ length: total }, (_, i) => asRecord(tick(provider, i + 1, { offerId: `o${i % 12}` })));
+    const records = Array.from({ length: total }, (_, i) => asRecord(tick(provider, i + 1, { offerId: `o${i % 12}` }), key));
     // Redeliveries are certain after a kill -9: the duplicates in the stream make them visible too.
     const withDuplicates = [...records, ...records.slice(0, 200)];
     const producing = (async () => {
@@ -79,12 +85,15 @@ describe('market-data: spot prices from Kafka to PostgreSQL, exactly once', () =
     service = new ServiceProcess('market-data').start();
     await service.ready();
     await stored(provider, total);
-    expect(await count('SELECT count(*) AS n FROM market.inbox WHERE message_id LIKE $1', [`${provider}:%`])).toBe(total);
+    // Every offer ends at its highest sequence number: nothing applied out of order or twice.
+    const offers = await sql<{ offer_id: string; last_seq: string }>('SELECT offer_id, last_seq FROM market.offers WHERE provider_id = $1 ORDER BY offer_id', [provider]);
+    expect(offers).toHaveLength(12);
+    for (const o of offers) expect(Number(o.last_seq)).toBe(total - ((total - Number(o.offer_id.slice(1)) - 1) % 12));
   });
 
   it('reports not-ready while the broker is down, then resumes with nothing lost', async () => {
-    const provider = testProvider('broker');
-    await produce(Topic.SpotPrices, [asRecord(tick(provider, 1))]);
+    const [provider, key] = await withKey('broker');
+    await produce(Topic.SpotPrices, [asRecord(tick(provider, 1), key)]);
     await stored(provider, 1);
 
     await stack('kafka-down');
@@ -93,18 +102,18 @@ describe('market-data: spot prices from Kafka to PostgreSQL, exactly once', () =
     } finally {
       await stack('kafka-up');
     }
-    await produce(Topic.SpotPrices, [asRecord(tick(provider, 2)), asRecord(tick(provider, 3))]);
+    await produce(Topic.SpotPrices, [asRecord(tick(provider, 2), key), asRecord(tick(provider, 3), key)]);
     await service.ready(90_000);
     await stored(provider, 3, 90_000);
   });
 
   it('reports not-ready while PostgreSQL is down, retries, and stores what arrived meanwhile', async () => {
-    const provider = testProvider('pg');
+    const [provider, key] = await withKey('pg');
     await postgres('stop');
     try {
       await waitFor('not ready', async () => ((await service.readyStatus()) === 503 ? true : undefined), 30_000, 250);
       // Accepted by Kafka while the database is down: must be stored once it is back.
-      await produce(Topic.SpotPrices, [asRecord(tick(provider, 1)), asRecord(tick(provider, 2))]);
+      await produce(Topic.SpotPrices, [asRecord(tick(provider, 1), key), asRecord(tick(provider, 2), key)]);
       await new Promise((r) => setTimeout(r, 2_000));
     } finally {
       await postgres('start');
@@ -114,8 +123,8 @@ describe('market-data: spot prices from Kafka to PostgreSQL, exactly once', () =
   });
 
   it('finishes in-flight work and exits 0 on SIGTERM', async () => {
-    const provider = testProvider('term');
-    await produce(Topic.SpotPrices, Array.from({ length: 500 }, (_, i) => asRecord(tick(provider, i + 1))));
+    const [provider, key] = await withKey('term');
+    await produce(Topic.SpotPrices, Array.from({ length: 500 }, (_, i) => asRecord(tick(provider, i + 1), key)));
     await waitFor('first ticks', async () => ((await ticksOf(provider)) > 0 ? true : undefined), 30_000, 20);
     expect(await service.stop('SIGTERM')).toBe(0);
     service = new ServiceProcess('market-data').start();

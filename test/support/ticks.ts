@@ -1,9 +1,22 @@
-import { randomUUID } from 'node:crypto';
-import type { SpotPriceTick } from '#contracts';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, type SpotPriceTick } from '#contracts';
+import { sql } from './db.js';
 
 /** A fresh provider id per test, so suites never see each other's rows on the shared stack. */
 export function testProvider(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
+}
+
+export interface TestKey {
+  readonly keyId: string;
+  readonly secret: string;
+}
+
+/** Issues a feed key for a provider straight into the test database (what an admin would do). */
+export async function feedKey(providerId: string): Promise<TestKey> {
+  const key = { keyId: `fk_test_${randomBytes(6).toString('hex')}`, secret: randomBytes(24).toString('hex') };
+  await sql('INSERT INTO market.feed_keys (key_id, provider_id, secret) VALUES ($1, $2, $3)', [key.keyId, providerId, key.secret]);
+  return key;
 }
 
 export function tick(providerId: string, seq: number, patch: Partial<SpotPriceTick> = {}): SpotPriceTick {
@@ -28,6 +41,12 @@ export function tick(providerId: string, seq: number, patch: Partial<SpotPriceTi
   };
 }
 
-export function asRecord(t: SpotPriceTick) {
-  return { key: `${t.providerId}:${t.offerId}`, value: JSON.stringify(t) };
+/** The Kafka record of a tick, signed with `key` (or unsigned without one). */
+export function asRecord(t: SpotPriceTick, key?: TestKey) {
+  const value = Buffer.from(JSON.stringify(t));
+  return {
+    key: `${t.providerId}:${t.offerId}`,
+    value,
+    headers: key === undefined ? {} : { [KEY_ID_HEADER]: key.keyId, [SIGNATURE_HEADER]: signFeed(value, key.secret) },
+  };
 }

@@ -141,13 +141,14 @@ export function gpuSnapshot(text: string, options: FeedOptions = {}): FeedMessag
   const seen = new Set<string>();
   return rows(text, true).map((row): FeedMessage => {
     expectColumns(row, 14, 'gpu-snapshot');
-    const [, collectedAt = '', source = '', , , pricing = '', model = '', sku = '', region = '', , count, , perGpu] = row.cells;
+    const [, collectedAt = '', , providerName = '', , pricing = '', model = '', sku = '', region = '', , count, , perGpu] = row.cells;
     const at = instant(row, collectedAt, 'collected_at');
     if (pricing !== 'spot' && pricing !== 'on_demand') throw new FeedFormatError(row.line, `pricing must be spot or on_demand: ${JSON.stringify(pricing)}`);
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
-    const provider = options.provider ?? slug(source);
-    const offerId = `${slug(sku)}:${slug(region)}:${pricing === 'spot' ? 'spot' : 'od'}`;
-    if (provider === '' || slug(model) === '' || slug(region) === '') throw new FeedFormatError(row.line, 'source, gpu_model and region must not be empty');
+    // The provider column, not the source: one source (RunPod) sells through two clouds.
+    const provider = options.provider ?? slug(providerName);
+    const offerId = `${slug(sku)}:${slug(model)}:${slug(region)}:${pricing === 'spot' ? 'spot' : 'od'}`;
+    if (provider === '' || slug(model) === '' || slug(region) === '') throw new FeedFormatError(row.line, 'provider, gpu_model and region must not be empty');
     // The same offer twice in one snapshot: keep the first (the file has no tie-breaker).
     const identity = `${provider}/${offerId}`;
     if (seen.has(identity)) throw new FeedFormatError(row.line, `duplicate offer ${identity} in one snapshot`);

@@ -19,6 +19,8 @@ const MIN_SLEEP_MS = 50;
 @Injectable()
 export class QuoteRefresher implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires (epoch ms). */
+  private nextAt = Number.POSITIVE_INFINITY;
   private running: Promise<void> | undefined;
   private stopped = false;
 
@@ -49,9 +51,21 @@ export class QuoteRefresher implements OnApplicationBootstrap, OnApplicationShut
     });
   }
 
+  /**
+   * Called by the consumers with an instant at which a price they just stored changes (a slot
+   * boundary, a future tick's start): the refresher wakes then if that is sooner than planned.
+   */
+  wakeBy(at: number): void {
+    if (this.stopped || at >= this.nextAt) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.schedule(Math.max(MIN_SLEEP_MS, at - this.clock.now().getTime() + 1));
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
+    this.nextAt = this.clock.now().getTime() + ms;
     this.timer = setTimeout(() => {
+      this.nextAt = Number.POSITIVE_INFINITY;
       this.running = this.tick();
     }, ms);
     this.timer.unref();

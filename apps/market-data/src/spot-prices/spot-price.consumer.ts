@@ -7,6 +7,7 @@ import { AppSchema } from '#persistence';
 import { Clock } from '../clock.js';
 import { marketMetrics } from '../market.metrics.js';
 import { offerKey, type OfferState } from '../quotes/market-inputs.js';
+import { QuoteRefresher } from '../quotes/quote-refresher.js';
 import { QuoteService } from '../quotes/quote.service.js';
 import { TickPartitions } from './tick-partitions.js';
 
@@ -28,6 +29,7 @@ export class SpotPriceConsumer {
   constructor(
     private readonly quotes: QuoteService,
     private readonly partitions: TickPartitions,
+    private readonly refresher: QuoteRefresher,
     private readonly clock: Clock,
   ) {}
 
@@ -58,7 +60,11 @@ export class SpotPriceConsumer {
     await this.storeTicks(manager, applied);
     await this.recordRejections(manager, rejected);
     const offers = await this.upsertOffers(manager, [...latest.values()]);
-    await this.quotes.refresh(manager, offers, this.clock.now());
+    const now = this.clock.now();
+    await this.quotes.refresh(manager, offers, now);
+    // A tick that takes effect later is quoted when it does.
+    const later = offers.map((o) => o.validFrom.getTime()).filter((t) => t > now.getTime());
+    if (later.length > 0) this.refresher.wakeBy(Math.min(...later));
     marketMetrics.ticksApplied.inc(applied.length);
     for (const r of rejected) marketMetrics.ticksIgnored.inc({ reason: r.reason });
   }

@@ -5,6 +5,7 @@ import { KafkaHandler, type InboundBatch } from '#messaging';
 import { AppSchema } from '#persistence';
 import { Clock } from '../clock.js';
 import { marketMetrics } from '../market.metrics.js';
+import { QuoteRefresher } from '../quotes/quote-refresher.js';
 import { QuoteService } from '../quotes/quote.service.js';
 
 /**
@@ -16,6 +17,7 @@ import { QuoteService } from '../quotes/quote.service.js';
 export class TariffConsumer {
   constructor(
     private readonly quotes: QuoteService,
+    private readonly refresher: QuoteRefresher,
     private readonly clock: Clock,
   ) {}
 
@@ -48,6 +50,9 @@ export class TariffConsumer {
         [t.zone, t.kind, t.currency, t.unit, t.seq, t.slots.map((s) => s.start), t.slots.map((s) => s.end), t.slots.map((s) => s.price)],
       );
       zones.add(t.zone);
+      const now = this.clock.now().getTime();
+      const boundaries = t.slots.flatMap((slot) => [Date.parse(slot.start), Date.parse(slot.end)]).filter((b) => b > now);
+      if (boundaries.length > 0) this.refresher.wakeBy(Math.min(...boundaries));
     }
     if (zones.size === 0) return;
     const now = this.clock.now();

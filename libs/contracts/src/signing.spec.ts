@@ -1,0 +1,32 @@
+import { describe, expect, it } from '@jest/globals';
+import { authenticateFeed, signFeed, verifyFeedSignature, type FeedKey } from './signing.js';
+
+const keys: Record<string, FeedKey> = {
+  k1: { keyId: 'k1', providerId: 'acme', secret: 's3cret', revoked: false },
+  k0: { keyId: 'k0', providerId: 'acme', secret: 'old', revoked: true },
+};
+const lookup = (id: string) => keys[id];
+const value = Buffer.from('{"providerId":"acme","price":"1.0"}');
+const signed = (secret: string, keyId = 'k1') => ({ 'x-key-id': keyId, 'x-signature': signFeed(value, secret) });
+
+describe('feed signatures', () => {
+  it('accepts the exact bytes signed with a live key of the same provider', () => {
+    expect(authenticateFeed(value, signed('s3cret'), 'acme', lookup)).toBeUndefined();
+  });
+
+  it.each([
+    ['unsigned', {}, 'acme'],
+    ['unknown-key', signed('s3cret', 'nope'), 'acme'],
+    ['revoked-key', signed('old', 'k0'), 'acme'],
+    ['bad-signature', signed('guess'), 'acme'],
+    ['wrong-provider', signed('s3cret'), 'globex'],
+  ] as const)('refuses %s', (failure, headers, provider) => {
+    expect(authenticateFeed(value, headers, provider, lookup)).toBe(failure);
+  });
+
+  it('signs bytes, not JSON: one changed byte breaks the signature', () => {
+    const signature = signFeed(value, 's3cret');
+    expect(verifyFeedSignature(Buffer.from(value.toString().replace('1.0', '1.00')), 's3cret', signature)).toBe(false);
+    expect(verifyFeedSignature(value, 's3cret', signature.toUpperCase())).toBe(false);
+  });
+});
