@@ -35,6 +35,8 @@ check "typecheck and build" npx tsc -p tsconfig.json
 check "lint" npx eslint --max-warnings 0 .
 check "test database from the migrations" reset_test_db
 check "entities and migrations agree (drift)" node dist/migrations/cli.js drift
+export KAFKA_CLIENT_ID="${KAFKA_CLIENT_ID:-spotgrid-test}"
+check "test consumer groups skip the broker's backlog" node dist/test/support/skip-backlog.js
 if docker compose version >/dev/null 2>&1; then
   check "docker-compose.yml parses" docker compose -f docker-compose.yml config --quiet
 elif command -v docker-compose >/dev/null 2>&1; then

@@ -34,7 +34,7 @@ export const spotPriceTickSchema = z
         tier: z.enum(['spot', 'on-demand']),
         interruptible: z.boolean(),
         dataPolicy: z.enum(['no-retention', 'retention-30d', 'training-allowed']),
-        hardware: z.string().min(1).max(64),
+        hardware: z.string().min(1).max(64).regex(/^[\x20-\x7E]+$/, 'printable ASCII'),
       })
       .strict(),
     publishedAt: isoInstant,

@@ -54,7 +54,7 @@ export type ConsumerState = 'idle' | 'connecting' | 'running' | 'crashed' | 'sto
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private consumer: Consumer | undefined;
   private stopping = false;
-  private inFlight: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
   private consumerState: ConsumerState = 'idle';
 
   constructor(private readonly options: KafkaBatchTransportOptions) {
@@ -117,10 +117,16 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Limits.partitionsConsumedConcurrently,
         eachBatch: async (payload) => {
           const work = this.consumeBatch(payload.batch, handlers, payload);
-          this.inFlight = work.catch(() => undefined);
-          await work;
+          const settled = work.catch(() => undefined);
+          this.inFlight.add(settled);
+          try {
+            await work;
+          } finally {
+            this.inFlight.delete(settled);
+          }
         },
       });
       callback();
@@ -133,7 +139,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** Lets the batch in flight finish (its offsets are committed as it goes), then leaves the group. */
   async close(): Promise<void> {
     this.stopping = true;
-    await this.inFlight;
+    await Promise.all(this.inFlight);
     await this.consumer?.disconnect();
     this.consumerState = 'stopped';
   }
@@ -151,13 +157,23 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       for (let start = 0; start < batch.messages.length; start += Limits.consumerChunk) {
         if (!alive()) return;
         const chunk = batch.messages.slice(start, start + Limits.consumerChunk);
+        const t0 = performance.now();
         const decoded = chunk.map((raw) => this.decode(topic, batch.partition, raw));
+        const t1 = performance.now();
         await this.applyWithRetry(topic, batch.partition, decoded, handler, control.heartbeat, alive);
+        const t2 = performance.now();
         const last = chunk[chunk.length - 1];
         if (last === undefined) continue;
         control.resolveOffset(last.offset);
         // offset + 1: the committed offset is the next message to read, not the last one read.
         await this.consumer?.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+        const t3 = performance.now();
+        metrics.consumerChunkSize.observe({ topic }, chunk.length);
+        const produced = Number(chunk[0]?.timestamp);
+        if (Number.isFinite(produced)) metrics.consumerDelaySeconds.observe({ topic }, Math.max(0, Date.now() - produced) / 1_000);
+        metrics.consumerChunkSeconds.observe({ topic, phase: 'decode' }, (t1 - t0) / 1_000);
+        metrics.consumerChunkSeconds.observe({ topic, phase: 'transaction' }, (t2 - t1) / 1_000);
+        metrics.consumerChunkSeconds.observe({ topic, phase: 'commit' }, (t3 - t2) / 1_000);
         metrics.consumedMessages.inc({ topic }, chunk.length);
         await control.heartbeat();
       }

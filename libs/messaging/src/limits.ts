@@ -4,9 +4,14 @@
  */
 export const Limits = {
   /** Messages handled in one database transaction. */
-  consumerChunk: 500,
+  consumerChunk: 2_000,
   /** Bytes a consumer fetches per partition per request. */
-  consumerMaxBytesPerPartition: 1_048_576,
+  consumerMaxBytesPerPartition: 2_097_152,
+  /**
+   * Partitions whose batches are handled at once: one partition's transaction overlaps another's
+   * decoding, on two cores. Keys never span partitions, so they never contend for the same rows.
+   */
+  partitionsConsumedConcurrently: 3,
   /** Largest message value accepted on any topic; larger ones go to the DLQ as `too-large`. */
   maxMessageBytes: 262_144,
   /** Attempts at a message whose handler fails for a reason that is not transient, before the DLQ. */

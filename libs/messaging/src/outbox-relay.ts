@@ -9,6 +9,7 @@ import { Backoff } from './backoff.js';
 
 interface OutboxRow {
   id: string;
+  created_at: Date;
   topic: string;
   key: string | null;
   value: Buffer;
@@ -25,6 +26,8 @@ export class OutboxRelay {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** A NOTIFY that arrived while a round was running: the next idle() returns at once. */
+  private nudged = false;
   private listener: pg.Client | undefined;
   private published = 0;
 
@@ -47,7 +50,7 @@ export class OutboxRelay {
   /** Finishes the round in flight, then stops. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.nudge();
     await this.loop;
     await this.closeListener();
   }
@@ -77,7 +80,7 @@ export class OutboxRelay {
     client.on('error', (err) => {
       this.logger.warn({ err, schema: this.schema }, 'outbox listener connection lost');
       void this.closeListener();
-      this.wake?.();
+      this.nudge();
     });
     await client.connect();
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`${this.schema}.outbox`]);
@@ -85,7 +88,7 @@ export class OutboxRelay {
       await client.end();
       return false;
     }
-    client.on('notification', () => this.wake?.());
+    client.on('notification', () => this.nudge());
     await client.query(`LISTEN "${this.schema}_outbox"`);
     this.listener = client;
     return true;
@@ -99,7 +102,7 @@ export class OutboxRelay {
 
   private async publishRound(): Promise<number> {
     const rows: OutboxRow[] = await this.dataSource.query(
-      `SELECT id, topic, key, value, headers FROM "${this.schema}".outbox ORDER BY id LIMIT $1`,
+      `SELECT id, topic, key, value, headers, created_at FROM "${this.schema}".outbox ORDER BY id LIMIT $1`,
       [Limits.outboxBatch],
     );
     if (rows.length === 0) return 0;
@@ -115,16 +118,27 @@ export class OutboxRelay {
     });
     await this.dataSource.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
     this.published += rows.length;
+    const acked = Date.now();
+    for (const row of rows) metrics.outboxDelaySeconds.observe(Math.max(0, acked - row.created_at.getTime()) / 1_000);
     metrics.outboxPublished.inc(rows.length);
     return rows.length;
   }
 
+  private nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
   private idle(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
+    if (this.stopping || this.nudged) {
+      this.nudged = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.wake = undefined;
+        this.nudged = false;
         resolve();
       };
       const timer = setTimeout(done, ms);

@@ -26,6 +26,33 @@ export const metrics = {
     labelNames: ['topic', 'kind'] as const,
     registers: [registry],
   }),
+  consumerChunkSeconds: new Histogram({
+    name: 'spotgrid_consumer_chunk_seconds',
+    help: 'Time per consumed chunk, by topic and phase (decode, transaction, offset commit)',
+    labelNames: ['topic', 'phase'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  }),
+  consumerChunkSize: new Histogram({
+    name: 'spotgrid_consumer_chunk_messages',
+    help: 'Messages per consumed chunk, by topic',
+    labelNames: ['topic'] as const,
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+    registers: [registry],
+  }),
+  consumerDelaySeconds: new Histogram({
+    name: 'spotgrid_consumer_delay_seconds',
+    help: 'Time from a message being produced (its Kafka timestamp) to its chunk being committed, by topic',
+    labelNames: ['topic'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  }),
+  outboxDelaySeconds: new Histogram({
+    name: 'spotgrid_outbox_delay_seconds',
+    help: 'Time from an outbox row being written to the broker acknowledging it',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  }),
   outboxPublished: new Counter({
     name: 'spotgrid_outbox_published_total',
     help: 'Outbox rows published to Kafka',

@@ -2,12 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { EntityManager } from 'typeorm';
 import { Topic, type Quote } from '#contracts';
-import { encodeMessage, enqueueOutbox } from '#messaging';
+import { encodeMessage } from '#messaging';
 import { AppSchema } from '#persistence';
 import { LOGGER } from '#runtime';
 import { marketMetrics } from '../market.metrics.js';
 import { computeQuotes, fxCurrencyOf } from './quote-calculator.js';
-import { offerKey, type CurrentSlot, type FxInForce, type OfferState } from './market-inputs.js';
+import type { CurrentSlot, FxInForce, OfferState } from './market-inputs.js';
 
 /** Most offers one recomputation looks at (a full sweep after a tariff or FX change). */
 const MAX_OFFERS_PER_SWEEP = 50_000;
@@ -26,6 +26,25 @@ interface OfferRow {
   capacity: string;
   valid_from: Date;
   valid_until: Date;
+}
+
+function rowOf(q: Quote) {
+  return {
+    provider_id: q.providerId,
+    offer_id: q.offerId,
+    instrument: q.instrument,
+    region: q.region,
+    grid_zone: q.gridZone,
+    compute_nano_usd: q.computeNanoUsd,
+    energy_nano_usd: q.energyNanoUsd,
+    effective_nano_usd: q.effectiveNanoUsd,
+    capacity: q.capacity,
+    valid_until: q.validUntil,
+    as_of: q.asOf,
+    tick_seq: q.sources.tickSeq,
+    tariff_seq: q.sources.tariffSeq,
+    fx_as_of: q.sources.fxAsOf,
+  };
 }
 
 export function offerFromRow(r: OfferRow): OfferState {
@@ -93,56 +112,46 @@ export class QuoteService {
         this.logger.debug({ providerId: o.offer.providerId, offerId: o.offer.offerId, missing: o.missing }, 'offer cannot be priced yet');
       }
     }
-    const changed = await this.changedOnly(manager, quotes);
-    if (changed.length === 0) return 0;
-    await manager.query(
-      `INSERT INTO "${AppSchema.Market}".quotes AS q
-         (provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
-          capacity, valid_until, as_of, tick_seq, tariff_seq, fx_as_of)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],
-                            $9::numeric[], $10::timestamptz[], $11::timestamptz[], $12::bigint[], $13::bigint[], $14::timestamptz[])
-       ON CONFLICT (provider_id, offer_id) DO UPDATE SET
-         instrument = excluded.instrument, region = excluded.region, grid_zone = excluded.grid_zone,
-         compute_nano_usd = excluded.compute_nano_usd, energy_nano_usd = excluded.energy_nano_usd,
-         effective_nano_usd = excluded.effective_nano_usd, capacity = excluded.capacity, valid_until = excluded.valid_until,
-         as_of = excluded.as_of, tick_seq = excluded.tick_seq, tariff_seq = excluded.tariff_seq, fx_as_of = excluded.fx_as_of`,
-      [
-        changed.map((q) => q.providerId),
-        changed.map((q) => q.offerId),
-        changed.map((q) => q.instrument),
-        changed.map((q) => q.region),
-        changed.map((q) => q.gridZone),
-        changed.map((q) => q.computeNanoUsd),
-        changed.map((q) => q.energyNanoUsd),
-        changed.map((q) => q.effectiveNanoUsd),
-        changed.map((q) => q.capacity),
-        changed.map((q) => q.validUntil),
-        changed.map((q) => q.asOf),
-        changed.map((q) => q.sources.tickSeq),
-        changed.map((q) => q.sources.tariffSeq),
-        changed.map((q) => q.sources.fxAsOf),
-      ],
-    );
-    await enqueueOutbox(manager, AppSchema.Market, changed.map((q) => encodeMessage(Topic.Quotes, q)));
-    marketMetrics.quotesPublished.inc(changed.length);
-    return changed.length;
-  }
-
-  /** Quotes whose price, capacity or validity differ from the last published ones. */
-  private async changedOnly(manager: EntityManager, quotes: readonly Quote[]): Promise<Quote[]> {
-    if (quotes.length === 0) return [];
-    const rows: { provider_id: string; offer_id: string; fingerprint: string }[] = await manager.query(
-      `SELECT q.provider_id, q.offer_id,
-              concat_ws('|', compute_nano_usd, energy_nano_usd, effective_nano_usd, capacity::text, to_char(valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), tick_seq) AS fingerprint
-         FROM "${AppSchema.Market}".quotes q
-         JOIN unnest($1::text[], $2::text[]) AS k(provider_id, offer_id) USING (provider_id, offer_id)`,
-      [quotes.map((q) => q.providerId), quotes.map((q) => q.offerId)],
-    );
-    const published = new Map(rows.map((r) => [offerKey({ providerId: r.provider_id, offerId: r.offer_id }), r.fingerprint]));
-    return quotes.filter((q) => {
-      const fingerprint = [q.computeNanoUsd, q.energyNanoUsd, q.effectiveNanoUsd, q.capacity, q.validUntil, q.sources.tickSeq].join('|');
-      return published.get(offerKey(q)) !== fingerprint;
+    if (quotes.length === 0) return 0;
+    // One round trip: upsert what changed (price, capacity, validity or source tick; a new as-of
+    // alone is no change), and put exactly those rows in the outbox.
+    const outbound = quotes.map((q) => {
+      const m = encodeMessage(Topic.Quotes, q);
+      return { ...rowOf(q), key: m.key, value: m.value.toString('utf8'), headers: m.headers };
     });
+    const published: { n: number }[] = await manager.query(
+      `WITH input AS (
+         SELECT * FROM json_to_recordset($1::json) AS x(
+           provider_id text, offer_id text, instrument text, region text, grid_zone text, compute_nano_usd bigint,
+           energy_nano_usd bigint, effective_nano_usd bigint, capacity numeric, valid_until timestamptz, as_of timestamptz,
+           tick_seq bigint, tariff_seq bigint, fx_as_of timestamptz, key text, value text, headers jsonb)
+       ), changed AS (
+         INSERT INTO "${AppSchema.Market}".quotes AS q
+           (provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
+            capacity, valid_until, as_of, tick_seq, tariff_seq, fx_as_of)
+         SELECT provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
+                capacity, valid_until, as_of, tick_seq, tariff_seq, fx_as_of FROM input
+         ON CONFLICT (provider_id, offer_id) DO UPDATE SET
+           instrument = excluded.instrument, region = excluded.region, grid_zone = excluded.grid_zone,
+           compute_nano_usd = excluded.compute_nano_usd, energy_nano_usd = excluded.energy_nano_usd,
+           effective_nano_usd = excluded.effective_nano_usd, capacity = excluded.capacity, valid_until = excluded.valid_until,
+           as_of = excluded.as_of, tick_seq = excluded.tick_seq, tariff_seq = excluded.tariff_seq, fx_as_of = excluded.fx_as_of
+         WHERE (q.compute_nano_usd, q.energy_nano_usd, q.effective_nano_usd, q.capacity, q.valid_until, q.tick_seq)
+               IS DISTINCT FROM
+               (excluded.compute_nano_usd, excluded.energy_nano_usd, excluded.effective_nano_usd, excluded.capacity, excluded.valid_until, excluded.tick_seq)
+         RETURNING provider_id, offer_id
+       ), queued AS (
+         INSERT INTO "${AppSchema.Market}".outbox (topic, key, value, headers)
+         SELECT $2, i.key, convert_to(i.value, 'UTF8'), i.headers FROM input i JOIN changed USING (provider_id, offer_id)
+         ORDER BY i.provider_id, i.offer_id
+         RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM queued`,
+      [JSON.stringify(outbound), Topic.Quotes],
+    );
+    const n = published[0]?.n ?? 0;
+    marketMetrics.quotesPublished.inc(n);
+    return n;
   }
 
   /** The slot in force per zone; real-time beats day-ahead beats retail where several exist. */

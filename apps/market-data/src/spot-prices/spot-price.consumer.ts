@@ -41,10 +41,11 @@ export class SpotPriceConsumer {
 
     // Lock the offers this chunk touches, then apply each tick only if its seq is above the last.
     const lastSeq = await this.lockOffers(manager, authentic);
-    const applied: SpotPriceTick[] = [];
+    const applied: TickMessage[] = [];
     const rejected: Rejection[] = [];
     const latest = new Map<string, SpotPriceTick>();
-    for (const { payload: tick } of authentic) {
+    for (const message of authentic) {
+      const tick = message.payload;
       const key = offerKey(tick);
       const last = lastSeq.get(key);
       if (last !== undefined && tick.seq <= last) {
@@ -52,14 +53,13 @@ export class SpotPriceConsumer {
         continue;
       }
       lastSeq.set(key, tick.seq);
-      applied.push(tick);
+      applied.push(message);
       latest.set(key, tick);
     }
 
-    await this.partitions.ensureFor(manager, applied.map((t) => t.validFrom));
-    await this.storeTicks(manager, applied);
-    await this.recordRejections(manager, rejected);
-    const offers = await this.upsertOffers(manager, [...latest.values()]);
+    await this.partitions.ensureFor(manager, applied.map((m) => m.payload.validFrom));
+    await this.store(manager, applied, rejected, [...latest.values()]);
+    const offers = [...latest.values()].map(offerStateOf);
     const now = this.clock.now();
     await this.quotes.refresh(manager, offers, now);
     // A tick that takes effect later is quoted when it does.
@@ -90,70 +90,50 @@ export class SpotPriceConsumer {
   }
 
   private async lockOffers(manager: EntityManager, messages: readonly TickMessage[]): Promise<Map<string, number>> {
-    const pairs = new Map(messages.map((m) => [offerKey(m.payload), m.payload]));
+    const pairs = new Map(messages.map((m) => [offerKey(m.payload), { provider_id: m.payload.providerId, offer_id: m.payload.offerId }]));
     const rows: { provider_id: string; offer_id: string; last_seq: string }[] = await manager.query(
       `SELECT o.provider_id, o.offer_id, o.last_seq FROM "${AppSchema.Market}".offers o
-         JOIN unnest($1::text[], $2::text[]) AS k(provider_id, offer_id) USING (provider_id, offer_id)
+         JOIN json_to_recordset($1::json) AS k(provider_id text, offer_id text) USING (provider_id, offer_id)
         ORDER BY o.provider_id, o.offer_id
         FOR UPDATE OF o`,
-      [[...pairs.values()].map((p) => p.providerId), [...pairs.values()].map((p) => p.offerId)],
+      [JSON.stringify([...pairs.values()])],
     );
     return new Map(rows.map((r) => [offerKey({ providerId: r.provider_id, offerId: r.offer_id }), Number(r.last_seq)]));
   }
 
-  private async storeTicks(manager: EntityManager, ticks: readonly SpotPriceTick[]): Promise<void> {
-    if (ticks.length === 0) return;
+  /**
+   * One round trip: the applied ticks, the rejections and the offers' new state. Rows travel as
+   * one JSON document each (the ticks as the very bytes that were validated), which PostgreSQL
+   * unpacks itself: no per-value parameter encoding on this hot path.
+   */
+  private async store(manager: EntityManager, applied: readonly TickMessage[], rejected: readonly Rejection[], latest: readonly SpotPriceTick[]): Promise<void> {
+    if (applied.length === 0 && rejected.length === 0) return;
     await manager.query(
-      `INSERT INTO "${AppSchema.Market}".spot_price_ticks
-         (provider_id, offer_id, seq, instrument, region, grid_zone, price, currency,
-          energy_kwh_per_unit, energy_included, capacity, valid_from, valid_until, attributes, published_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::numeric[],
-                            $8::char(3)[], $9::numeric[], $10::boolean[], $11::numeric[], $12::timestamptz[],
-                            $13::timestamptz[], $14::jsonb[], $15::timestamptz[])`,
-      [
-        ticks.map((t) => t.providerId),
-        ticks.map((t) => t.offerId),
-        ticks.map((t) => t.seq),
-        ticks.map((t) => t.instrument),
-        ticks.map((t) => t.region),
-        ticks.map((t) => t.gridZone),
-        ticks.map((t) => t.price),
-        ticks.map((t) => t.currency),
-        ticks.map((t) => t.energyKwhPerUnit),
-        ticks.map((t) => t.energyIncluded),
-        ticks.map((t) => t.capacity),
-        ticks.map((t) => t.validFrom),
-        ticks.map((t) => t.validUntil),
-        ticks.map((t) => JSON.stringify(t.attributes)),
-        ticks.map((t) => t.publishedAt),
-      ],
-    );
-  }
-
-  private async recordRejections(manager: EntityManager, rejected: readonly Rejection[]): Promise<void> {
-    if (rejected.length === 0) return;
-    await manager.query(
-      `INSERT INTO "${AppSchema.Market}".tick_rejections (provider_id, offer_id, seq, last_seq, reason)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])`,
-      [
-        rejected.map((r) => r.tick.providerId),
-        rejected.map((r) => r.tick.offerId),
-        rejected.map((r) => r.tick.seq),
-        rejected.map((r) => r.lastSeq),
-        rejected.map((r) => r.reason),
-      ],
-    );
-  }
-
-  private async upsertOffers(manager: EntityManager, ticks: readonly SpotPriceTick[]): Promise<OfferState[]> {
-    if (ticks.length === 0) return [];
-    await manager.query(
-      `INSERT INTO "${AppSchema.Market}".offers
+      `WITH applied AS (
+         SELECT * FROM json_to_recordset($1::json) AS t(
+           "providerId" text, "offerId" text, seq bigint, instrument text, region text, "gridZone" text,
+           price numeric, currency char(3), "energyKwhPerUnit" numeric, "energyIncluded" boolean, capacity numeric,
+           "validFrom" timestamptz, "validUntil" timestamptz, attributes jsonb, "publishedAt" timestamptz)
+       ), ticks AS (
+         INSERT INTO "${AppSchema.Market}".spot_price_ticks
+           (provider_id, offer_id, seq, instrument, region, grid_zone, price, currency,
+            energy_kwh_per_unit, energy_included, capacity, valid_from, valid_until, attributes, published_at)
+         SELECT "providerId", "offerId", seq, instrument, region, "gridZone", price, currency,
+                "energyKwhPerUnit", "energyIncluded", capacity, "validFrom", "validUntil", attributes, "publishedAt"
+           FROM applied
+       ), rejections AS (
+         INSERT INTO "${AppSchema.Market}".tick_rejections (provider_id, offer_id, seq, last_seq, reason)
+         SELECT * FROM json_to_recordset($2::json) AS r(provider_id text, offer_id text, seq bigint, last_seq bigint, reason text)
+       )
+       INSERT INTO "${AppSchema.Market}".offers
          (provider_id, offer_id, last_seq, instrument, region, grid_zone, price, currency,
           energy_kwh_per_unit, energy_included, capacity, valid_from, valid_until, attributes, updated_at)
-       SELECT *, now() FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::numeric[],
-                            $8::char(3)[], $9::numeric[], $10::boolean[], $11::numeric[], $12::timestamptz[],
-                            $13::timestamptz[], $14::jsonb[])
+       SELECT "providerId", "offerId", seq, instrument, region, "gridZone", price, currency,
+              "energyKwhPerUnit", "energyIncluded", capacity, "validFrom", "validUntil", attributes, now()
+         FROM json_to_recordset($3::json) AS l(
+           "providerId" text, "offerId" text, seq bigint, instrument text, region text, "gridZone" text,
+           price numeric, currency char(3), "energyKwhPerUnit" numeric, "energyIncluded" boolean, capacity numeric,
+           "validFrom" timestamptz, "validUntil" timestamptz, attributes jsonb)
        ON CONFLICT (provider_id, offer_id) DO UPDATE SET
          last_seq = excluded.last_seq, instrument = excluded.instrument, region = excluded.region,
          grid_zone = excluded.grid_zone, price = excluded.price, currency = excluded.currency,
@@ -161,36 +141,29 @@ export class SpotPriceConsumer {
          capacity = excluded.capacity, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
          attributes = excluded.attributes, updated_at = now()`,
       [
-        ticks.map((t) => t.providerId),
-        ticks.map((t) => t.offerId),
-        ticks.map((t) => t.seq),
-        ticks.map((t) => t.instrument),
-        ticks.map((t) => t.region),
-        ticks.map((t) => t.gridZone),
-        ticks.map((t) => t.price),
-        ticks.map((t) => t.currency),
-        ticks.map((t) => t.energyKwhPerUnit),
-        ticks.map((t) => t.energyIncluded),
-        ticks.map((t) => t.capacity),
-        ticks.map((t) => t.validFrom),
-        ticks.map((t) => t.validUntil),
-        ticks.map((t) => JSON.stringify(t.attributes)),
+        // The validated bytes themselves: the schema is strict, so they hold exactly these fields.
+        `[${applied.map((m) => m.value.toString('utf8')).join(',')}]`,
+        JSON.stringify(rejected.map((r) => ({ provider_id: r.tick.providerId, offer_id: r.tick.offerId, seq: r.tick.seq, last_seq: r.lastSeq, reason: r.reason }))),
+        JSON.stringify(latest),
       ],
     );
-    return ticks.map((t) => ({
-      providerId: t.providerId,
-      offerId: t.offerId,
-      lastSeq: t.seq,
-      instrument: t.instrument,
-      region: t.region,
-      gridZone: t.gridZone,
-      price: t.price,
-      currency: t.currency,
-      energyKwhPerUnit: t.energyKwhPerUnit,
-      energyIncluded: t.energyIncluded,
-      capacity: t.capacity,
-      validFrom: new Date(t.validFrom),
-      validUntil: new Date(t.validUntil),
-    }));
   }
+}
+
+function offerStateOf(t: SpotPriceTick): OfferState {
+  return {
+    providerId: t.providerId,
+    offerId: t.offerId,
+    lastSeq: t.seq,
+    instrument: t.instrument,
+    region: t.region,
+    gridZone: t.gridZone,
+    price: t.price,
+    currency: t.currency,
+    energyKwhPerUnit: t.energyKwhPerUnit,
+    energyIncluded: t.energyIncluded,
+    capacity: t.capacity,
+    validFrom: new Date(t.validFrom),
+    validUntil: new Date(t.validUntil),
+  };
 }

@@ -1,0 +1,206 @@
+/**
+ * bench:ingest — price ticks from Kafka through validation, signature check, storage and quote
+ * update, on the real stack, with market-data running as its own process.
+ *
+ *   1. throughput: N signed ticks produced as fast as the producer goes; ticks/s from the first
+ *      send to the last tick applied (the consumer's drain rate, backlog included);
+ *   2. latency: ticks at a steady rate; publish → quote on market.quotes.v1, p50/p99;
+ *   3. baseline, same run: a bare kafkajs consumer reading the same ticks (no validation, no
+ *      database): the ceiling the broker and client allow on this machine.
+ *
+ * Budget (DESIGN.md 14): >= 50,000 ticks/s sustained, p99 <= 50 ms.
+ */
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Quote, type SpotPriceTick } from '#contracts';
+import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
+import { parseConfig } from '#platform';
+import { runMigrations } from '#migrations';
+import { fmt, freshDatabase, peakRssMiB, percentile, startService, waitReady } from './support.js';
+
+const N = Number(process.env['BENCH_TICKS'] ?? 200_000);
+const RATE = Number(process.env['BENCH_RATE'] ?? 20_000);
+const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 10);
+const PROVIDERS = 10;
+const OFFERS_PER_PROVIDER = 200;
+const BATCH = 1_000;
+const PORT = 3901;
+
+const run = `bench${Date.now().toString(36)}`;
+const databaseUrl = await freshDatabase('spotgrid_bench');
+const env = { DATABASE_URL: databaseUrl, KAFKA_CLIENT_ID: run, MARKET_DATA_PORT: String(PORT), NODE_ENV: 'test' };
+const config = parseConfig({ ...process.env, ...env });
+await runMigrations(config);
+const silent = pino({ level: 'silent' });
+const kafka = createKafka(config, 'bench', silent);
+await ensureTopics(kafka, config);
+
+// Feed keys, one per provider.
+const { default: pgm } = await import('pg');
+const db = new pgm.Client({ connectionString: databaseUrl });
+await db.connect();
+const keys = Array.from({ length: PROVIDERS }, (_, p) => ({ provider: `bench-p${p}`, keyId: `fk_bench_${p}`, secret: randomBytes(24).toString('hex') }));
+for (const k of keys) await db.query('INSERT INTO market.feed_keys (key_id, provider_id, secret) VALUES ($1, $2, $3)', [k.keyId, k.provider, k.secret]);
+
+// Start the new consumer groups at the end of the topics: the bench measures its own ticks only.
+const admin = kafka.admin();
+await admin.connect();
+async function startAtEnd(groupId: string, topic: string): Promise<void> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
+}
+for (const topic of [Topic.SpotPrices, Topic.EnergyTariffs, Topic.FxRates]) await startAtEnd(`${run}.market-data`, topic);
+await startAtEnd(`${run}.quotes-probe`, Topic.Quotes);
+await startAtEnd(`${run}.baseline`, Topic.SpotPrices);
+
+// Quotes, as they come out: arrival time per (offer, tick seq).
+const quoteSeen = new Map<string, number>();
+const quotesConsumer = kafka.consumer({ groupId: `${run}.quotes-probe` });
+await quotesConsumer.connect();
+await quotesConsumer.subscribe({ topic: Topic.Quotes });
+await quotesConsumer.run({
+  eachBatch: async ({ batch }) => {
+    const now = performance.now();
+    for (const m of batch.messages) {
+      const q = JSON.parse(m.value?.toString() ?? '{}') as Quote;
+      quoteSeen.set(`${q.providerId}/${q.offerId}/${q.sources.tickSeq}`, now);
+    }
+  },
+});
+
+const producer = createIdempotentProducer(kafka);
+await producer.connect();
+const seq = new Map<string, number>();
+const base = Date.now();
+function nextTick(i: number): { tick: SpotPriceTick; record: { key: string; value: Buffer; headers: Record<string, string> } } {
+  const k = keys[i % PROVIDERS]!;
+  const offerId = `o${Math.floor(i / PROVIDERS) % OFFERS_PER_PROVIDER}`;
+  const id = `${k.provider}/${offerId}`;
+  const s = (seq.get(id) ?? 0) + 1;
+  seq.set(id, s);
+  const tick: SpotPriceTick = {
+    providerId: k.provider,
+    offerId,
+    seq: s,
+    instrument: `gpu:class-${i % 7}`,
+    region: `region-${i % 5}`,
+    gridZone: `zone-${i % 5}`,
+    price: `${1 + (i % 300) / 100}`,
+    currency: 'USD',
+    energyKwhPerUnit: '0.7',
+    energyIncluded: true,
+    capacity: '8',
+    validFrom: new Date(base - 60_000).toISOString(),
+    validUntil: new Date(base + 86_400_000).toISOString(),
+    attributes: { tier: 'spot', interruptible: true, dataPolicy: 'no-retention', hardware: 'bench' },
+    publishedAt: new Date().toISOString(),
+  };
+  const value = Buffer.from(JSON.stringify(tick));
+  return { tick, record: { key: `${tick.providerId}:${tick.offerId}`, value, headers: { [KEY_ID_HEADER]: k.keyId, [SIGNATURE_HEADER]: signFeed(value, k.secret) } } };
+}
+
+async function appliedSeqSum(): Promise<number> {
+  const { rows } = await db.query<{ s: string | null }>('SELECT sum(last_seq) AS s FROM market.offers');
+  return Number(rows[0]?.s ?? 0);
+}
+
+// ---- 1. throughput --------------------------------------------------------------------------
+// The backlog is produced first, with market-data stopped: on this 2-core machine a producer
+// running alongside would take CPU that providers' own machines spend in production.
+let produced = 0;
+const p0 = performance.now();
+while (produced < N) {
+  const records = [];
+  for (let j = 0; j < BATCH && produced < N; j += 1, produced += 1) records.push(nextTick(produced).record);
+  await producer.send({ topic: Topic.SpotPrices, acks: -1, messages: records });
+}
+const produceSeconds = (performance.now() - p0) / 1_000;
+const expectedSum = [...seq.values()].reduce((a, b) => a + b, 0);
+const service = startService('market-data', env);
+await waitReady(`http://127.0.0.1:${PORT}`);
+// From the first tick applied to the last: the consumer's sustained rate, start-up excluded.
+let t0 = 0;
+let appliedAtT0 = 0;
+for (;;) {
+  const sum = await appliedSeqSum();
+  if (sum > 0 && t0 === 0) {
+    t0 = performance.now();
+    const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM market.spot_price_ticks');
+    appliedAtT0 = Number(rows[0]?.n ?? 0);
+  }
+  if (sum >= expectedSum) break;
+  await new Promise((r) => setTimeout(r, 20));
+}
+const tApplied = performance.now();
+const throughput = (N - appliedAtT0) / ((tApplied - t0) / 1_000);
+
+// ---- 2. latency at a steady rate ------------------------------------------------------------
+const sent = new Map<string, number>();
+const perTick = 1_000 / RATE;
+const latencyStart = performance.now();
+let i = produced;
+const total = RATE * LATENCY_SECONDS;
+for (let n = 0; n < total; ) {
+  const due = latencyStart + n * perTick;
+  const wait = due - performance.now();
+  if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  const records = [];
+  const stamp = performance.now();
+  // Send what is due now, in one request (at most 5 ms worth of ticks).
+  const dueNow = Math.max(1, Math.min(Math.ceil((performance.now() - due) / perTick) + 1, Math.ceil(5 / perTick), total - n));
+  for (let j = 0; j < dueNow; j += 1, i += 1, n += 1) {
+    const { tick, record } = nextTick(i);
+    records.push(record);
+    sent.set(`${tick.providerId}/${tick.offerId}/${tick.seq}`, stamp);
+  }
+  await producer.send({ topic: Topic.SpotPrices, acks: -1, messages: records });
+}
+const latencyEnd = performance.now();
+const finalSum = [...seq.values()].reduce((a, b) => a + b, 0);
+while ((await appliedSeqSum()) < finalSum) await new Promise((r) => setTimeout(r, 100));
+await new Promise((r) => setTimeout(r, 1_000)); // the last quotes' way out through the relay
+const latencies: number[] = [];
+for (const [id, at] of sent) {
+  const seen = quoteSeen.get(id);
+  // A quote is published per offer per chunk for its newest tick; older ticks of the chunk are
+  // superseded in the same transaction and have no quote of their own.
+  if (seen !== undefined) latencies.push(seen - at);
+}
+latencies.sort((a, b) => a - b);
+const steadyRate = total / ((latencyEnd - latencyStart) / 1_000);
+const rss = peakRssMiB(service.pid!);
+const scraped = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
+const chunkLines = scraped.split('\n').filter((l) => /^spotgrid_(consumer_chunk_(seconds|messages)|consumer_delay_seconds|outbox_delay_seconds)_(sum|count)/.test(l));
+
+// ---- 3. baseline: bare consumer over the same ticks ------------------------------------------
+const baseline = kafka.consumer({ groupId: `${run}.baseline`, maxBytesPerPartition: 1_048_576 });
+await baseline.connect();
+await baseline.subscribe({ topic: Topic.SpotPrices });
+const wanted = i;
+let read = 0;
+const b0 = performance.now();
+await new Promise<void>((resolve) => {
+  void baseline.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) if (m.headers?.[KEY_ID_HEADER] !== undefined && m.key?.toString().startsWith('bench-p')) read += 1;
+      if (read >= wanted) resolve();
+    },
+  });
+});
+const baselineRate = read / ((performance.now() - b0) / 1_000);
+
+console.log(`
+bench:ingest  (${N.toLocaleString('en-US')} ticks, ${PROVIDERS * OFFERS_PER_PROVIDER} offers, market-data as its own process)
+  throughput    ${fmt(throughput, 0)} ticks/s applied, draining a backlog (${fmt((tApplied - t0) / 1_000, 2)} s; produced in ${fmt(produceSeconds, 2)} s)
+                budget 50,000 ticks/s → ratio ${fmt(throughput / 50_000, 2)}
+  latency       at ${fmt(steadyRate, 0)} ticks/s for ${LATENCY_SECONDS} s, publish → quote on ${Topic.Quotes}:
+                p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms (${latencies.length.toLocaleString('en-US')} quotes)
+                budget p99 50 ms → ratio ${fmt(percentile(latencies, 99) / 50, 2)}
+  memory        market-data peak RSS ${fmt(rss, 0)} MiB
+  chunks        ${chunkLines.join('\n                ')}
+  baseline      bare kafkajs consumer, same ticks, same run: ${fmt(baselineRate, 0)} msgs/s → ingest is ${fmt(throughput / baselineRate, 2)}× of it
+`);
+
+service.kill('SIGTERM');
+await Promise.allSettled([baseline.disconnect(), quotesConsumer.disconnect(), producer.disconnect(), admin.disconnect(), db.end()]);
+process.exit(0);
