@@ -71,6 +71,10 @@ describe('market data ingestion on the real stack', () => {
         'unauthenticated:wrong-provider',
       ].sort(),
     );
+    // The oversized message's DLQ copy is its head and its size: the whole would be refused too.
+    const tooLarge = dead.find((m) => m.headers[Header.ErrorCode] === 'too-large');
+    expect(tooLarge?.headers[Header.OriginalSize]).toBe(String(Limits.maxMessageBytes + 1));
+    expect(tooLarge?.value?.length).toBe(Limits.dlqTruncatedBytes);
     expect(await ticksOf(other)).toBe(0);
   });
 

@@ -9,6 +9,8 @@ export const Header = {
   OriginalPartition: 'x-original-partition',
   OriginalOffset: 'x-original-offset',
   FirstSeen: 'x-first-seen',
+  /** On a DLQ copy cut to Limits.dlqTruncatedBytes: the original value's size in bytes. */
+  OriginalSize: 'x-original-size',
   Signature: 'x-signature',
   KeyId: 'x-key-id',
 } as const;

@@ -351,12 +351,16 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   private toDlq(topic: ContractTopic, partition: number, r: Rejection): OutboundMessage {
+    const value = r.raw.value ?? Buffer.alloc(0);
+    // The original bytes, except for a message refused for its size: its head, and its size.
+    const truncated = value.length > Limits.maxMessageBytes;
     return {
       topic: dlqTopicOf(topic),
       key: r.raw.key === null ? null : r.raw.key.toString(),
-      value: r.raw.value ?? Buffer.alloc(0),
+      value: truncated ? value.subarray(0, Limits.dlqTruncatedBytes) : value,
       headers: {
         ...r.raw.headers,
+        ...(truncated ? { [Header.OriginalSize]: String(value.length) } : {}),
         [Header.ErrorCode]: r.reason,
         [Header.ErrorDetail]: r.detail.slice(0, 1_000),
         [Header.OriginalTopic]: topic,

@@ -20,6 +20,13 @@ export const Limits = {
   initialBackoffMs: 100,
   /** Outbox rows published per producer round trip. */
   outboxBatch: 1_000,
+  /**
+   * Bytes of message values per producer request. The broker refuses a record batch over its
+   * message.max.bytes (1 MiB by default); one request of many DLQ copies must stay under it.
+   */
+  outboxBatchBytes: 786_432,
+  /** A too-large message's DLQ copy keeps this much of its value (the whole would be refused too). */
+  dlqTruncatedBytes: 65_536,
   /** The relay polls this often even when no NOTIFY arrives (a NOTIFY can be lost on reconnect). */
   outboxPollMs: 250,
   /** Time a readiness probe waits for PostgreSQL, Redis or the broker before calling it down. */

@@ -30,6 +30,14 @@ export class OutboxRelay {
   private nudged = false;
   private listener: pg.Client | undefined;
   private published = 0;
+  /**
+   * Highest id published. Rounds read `id > lowWater`, so the index range skips the rows already
+   * deleted but not yet vacuumed (without it, each round re-walks them: quadratic under load).
+   * A transaction that commits after a later id was published leaves a row below the mark; a
+   * full scan whenever the ranged read finds nothing, and every 50 rounds, picks it up.
+   */
+  private lowWater = 0n;
+  private roundsSinceFullScan = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -97,27 +105,34 @@ export class OutboxRelay {
   private async closeListener(): Promise<void> {
     const client = this.listener;
     this.listener = undefined;
+    // Another relay may take over and publish meanwhile: start from a full scan when we return.
+    this.lowWater = 0n;
     if (client !== undefined) await client.end().catch(() => undefined);
   }
 
   private async publishRound(): Promise<number> {
-    const rows: OutboxRow[] = await this.dataSource.query(
-      `SELECT id, topic, key, value, headers, created_at FROM "${this.schema}".outbox ORDER BY id LIMIT $1`,
-      [Limits.outboxBatch],
-    );
+    const full = this.roundsSinceFullScan >= 50;
+    let rows = await this.readRound(full ? 0n : this.lowWater);
+    if (rows.length === 0 && !full && this.lowWater > 0n) rows = await this.readRound(0n);
+    this.roundsSinceFullScan = full || rows.length === 0 ? 0 : this.roundsSinceFullScan + 1;
     if (rows.length === 0) return 0;
-    const byTopic = new Map<string, { key: string | null; value: Buffer; headers: Record<string, string> }[]>();
-    for (const row of rows) {
-      const list = byTopic.get(row.topic) ?? [];
-      list.push({ key: row.key, value: row.value, headers: row.headers });
-      byTopic.set(row.topic, list);
+    // Requests under the broker's size limit, in id order; each request keeps per-topic order.
+    for (let i = 0; i < rows.length; ) {
+      const byTopic = new Map<string, { key: string | null; value: Buffer; headers: Record<string, string> }[]>();
+      let bytes = 0;
+      do {
+        const row = rows[i] as OutboxRow;
+        const list = byTopic.get(row.topic) ?? [];
+        list.push({ key: row.key, value: row.value, headers: row.headers });
+        byTopic.set(row.topic, list);
+        bytes += row.value.length + (row.key?.length ?? 0);
+        i += 1;
+      } while (i < rows.length && bytes + (rows[i] as OutboxRow).value.length <= Limits.outboxBatchBytes);
+      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
     await this.dataSource.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
     this.published += rows.length;
+    for (const row of rows) if (BigInt(row.id) > this.lowWater) this.lowWater = BigInt(row.id);
     const acked = Date.now();
     for (const row of rows) metrics.outboxDelaySeconds.observe(Math.max(0, acked - row.created_at.getTime()) / 1_000);
     metrics.outboxPublished.inc(rows.length);
@@ -127,6 +142,13 @@ export class OutboxRelay {
   private nudge(): void {
     this.nudged = true;
     this.wake?.();
+  }
+
+  private readRound(after: bigint): Promise<OutboxRow[]> {
+    return this.dataSource.query(
+      `SELECT id, topic, key, value, headers, created_at FROM "${this.schema}".outbox WHERE id > $1 ORDER BY id LIMIT $2`,
+      [after.toString(), Limits.outboxBatch],
+    );
   }
 
   private idle(ms: number): Promise<void> {

@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { KafkaBatchTransport } from '#messaging';
 import { ConfigError, createRootLogger, describeConfig, JsonLogger, loadConfig, portOf, type Config } from '#platform';
 import { ConsumerHandle } from './consumer-handle.js';
+import { ProblemDetailsFilter } from './problem.filter.js';
 import { KAFKA, type ServiceDefinition } from './tokens.js';
 
 /** Largest HTTP request body any service accepts. */
@@ -43,6 +44,7 @@ export async function runService(definition: ServiceDefinition, rootModule: unkn
     abortOnError: false,
   });
   app.useBodyParser('json', { limit: MAX_BODY_BYTES });
+  app.useGlobalFilters(new ProblemDetailsFilter());
 
   if (definition.consumes.length > 0) {
     const transport = new KafkaBatchTransport({

@@ -1,0 +1,155 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { formatAtomic, USD_SCALE } from '#pricing';
+import { AppSchema } from '#persistence';
+import { parseRequest } from '#runtime';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { forwardQuery, instrumentParam, intervalSeconds, ohlcQuery, quotesQuery, tariffHistoryQuery, zoneParam } from './market.queries.js';
+
+const V = AppSchema.Gateway;
+
+interface QuoteRow {
+  provider_id: string;
+  offer_id: string;
+  instrument: string;
+  region: string;
+  grid_zone: string;
+  compute_nano_usd: string;
+  energy_nano_usd: string;
+  effective_nano_usd: string;
+  capacity: string;
+  valid_until: Date;
+  as_of: Date;
+}
+
+export function quoteView(r: QuoteRow) {
+  return {
+    providerId: r.provider_id,
+    offerId: r.offer_id,
+    instrument: r.instrument,
+    region: r.region,
+    gridZone: r.grid_zone,
+    computeNanoUsd: r.compute_nano_usd,
+    energyNanoUsd: r.energy_nano_usd,
+    effectiveNanoUsd: r.effective_nano_usd,
+    // The same amount as a USD decimal string, for people; the nano fields are for programs.
+    effectiveUsd: formatAtomic(BigInt(r.effective_nano_usd), USD_SCALE),
+    capacity: r.capacity,
+    validUntil: r.valid_until.toISOString(),
+    asOf: r.as_of.toISOString(),
+  };
+}
+
+/** Market data for everyone who may read it: instruments, live quotes, price and tariff history. */
+@Controller('v1')
+export class MarketReadController {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Instruments with live quotes: where they are offered, how many offers, the best price. */
+  @Get('instruments')
+  async instruments() {
+    const rows: { instrument: string; regions: string[]; offers: number; best: string }[] = await this.dataSource.query(
+      `SELECT instrument, array_agg(DISTINCT region ORDER BY region) AS regions, count(*)::int AS offers,
+              min(effective_nano_usd)::text AS best
+         FROM "${V}".market_quotes WHERE valid_until > now() GROUP BY instrument ORDER BY instrument`,
+    );
+    return {
+      instruments: rows.map((r) => ({ instrument: r.instrument, regions: r.regions, offers: r.offers, bestEffectiveNanoUsd: r.best, bestEffectiveUsd: formatAtomic(BigInt(r.best), USD_SCALE) })),
+    };
+  }
+
+  /** Live quotes of one instrument, best (lowest effective price) first, with the compute/energy split. */
+  @Get('quotes')
+  async quotes(@Query() raw: unknown) {
+    const q = parseRequest(quotesQuery, raw, 'query');
+    const after = decodeCursor(q.cursor, 3);
+    const rows: QuoteRow[] = await this.dataSource.query(
+      `SELECT * FROM "${V}".market_quotes
+        WHERE instrument = $1 AND valid_until > now() AND ($2::text IS NULL OR region = $2)
+          AND ($3::bigint IS NULL OR (effective_nano_usd, provider_id, offer_id) > ($3::bigint, $4::text, $5::text))
+        ORDER BY effective_nano_usd, provider_id, offer_id LIMIT $6`,
+      [q.instrument, q.region ?? null, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, q.limit + 1],
+    );
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(quoteView),
+      nextCursor: rows.length > q.limit && last !== undefined ? encodeCursor([last.effective_nano_usd, last.provider_id, last.offer_id]) : null,
+    };
+  }
+
+  /** OHLC of the published compute price per interval, per region and currency, from the ticks. */
+  @Get('instruments/:instrument/ohlc')
+  async ohlc(@Param('instrument') instrumentRaw: string, @Query() raw: unknown) {
+    const instrument = parseRequest(instrumentParam, instrumentRaw, 'path');
+    const q = parseRequest(ohlcQuery, raw, 'query');
+    const rows: { region: string; currency: string; bucket: Date; open: string; high: string; low: string; close: string; ticks: number }[] = await this.dataSource.query(
+      `SELECT region, currency, bucket,
+              (array_agg(price ORDER BY valid_from, seq))[1]::text AS open, max(price)::text AS high, min(price)::text AS low,
+              (array_agg(price ORDER BY valid_from DESC, seq DESC))[1]::text AS close, count(*)::int AS ticks
+         FROM (SELECT region, currency, price, valid_from, seq,
+                      date_bin(make_interval(secs => $4), valid_from, TIMESTAMPTZ 'epoch') AS bucket
+                 FROM "${V}".market_ticks
+                WHERE instrument = $1 AND valid_from >= $2 AND valid_from < $3 AND ($5::text IS NULL OR region = $5)) t
+        GROUP BY region, currency, bucket ORDER BY region, currency, bucket`,
+      [instrument, q.from, q.to, intervalSeconds(q.interval), q.region ?? null],
+    );
+    return {
+      instrument,
+      interval: q.interval,
+      from: q.from.toISOString(),
+      to: q.to.toISOString(),
+      series: rows.map((r) => ({ region: r.region, currency: r.currency.trim(), start: r.bucket.toISOString(), open: r.open, high: r.high, low: r.low, close: r.close, ticks: r.ticks })),
+    };
+  }
+
+  /** A zone's tariff slots in a time range, oldest first, paged. */
+  @Get('zones/:zone/tariffs')
+  async tariffs(@Param('zone') zoneRaw: string, @Query() raw: unknown) {
+    const zone = parseRequest(zoneParam, zoneRaw, 'path');
+    const q = parseRequest(tariffHistoryQuery, raw, 'query');
+    const after = decodeCursor(q.cursor, 2);
+    const rows: SlotRow[] = await this.dataSource.query(
+      `SELECT kind, slot_start, slot_end, price::text AS price, currency, unit, seq FROM "${V}".market_tariff_slots
+        WHERE zone = $1 AND slot_start >= $2 AND slot_start < $3
+          AND ($4::timestamptz IS NULL OR (slot_start, kind) > ($4::timestamptz, $5::text))
+        ORDER BY slot_start, kind LIMIT $6`,
+      [zone, q.from, q.to, after?.[0] ?? null, after?.[1] ?? null, q.limit + 1],
+    );
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      zone,
+      items: page.map(slotView),
+      nextCursor: rows.length > q.limit && last !== undefined ? encodeCursor([last.slot_start.toISOString(), last.kind]) : null,
+    };
+  }
+
+  /** The forward curve: the slot in force now and those published for the next hours. */
+  @Get('zones/:zone/forward')
+  async forward(@Param('zone') zoneRaw: string, @Query() raw: unknown) {
+    const zone = parseRequest(zoneParam, zoneRaw, 'path');
+    const q = parseRequest(forwardQuery, raw, 'query');
+    const rows: SlotRow[] = await this.dataSource.query(
+      `SELECT kind, slot_start, slot_end, price::text AS price, currency, unit, seq FROM "${V}".market_tariff_slots
+        WHERE zone = $1 AND slot_end > now() AND slot_start < now() + make_interval(hours => $2)
+        ORDER BY slot_start, kind LIMIT 2000`,
+      [zone, q.hours],
+    );
+    return { zone, hours: q.hours, slots: rows.map(slotView) };
+  }
+}
+
+interface SlotRow {
+  kind: string;
+  slot_start: Date;
+  slot_end: Date;
+  price: string;
+  currency: string;
+  unit: string;
+  seq: string;
+}
+
+function slotView(r: SlotRow) {
+  return { kind: r.kind, start: r.slot_start.toISOString(), end: r.slot_end.toISOString(), price: r.price, currency: r.currency, unit: r.unit, seq: Number(r.seq) };
+}

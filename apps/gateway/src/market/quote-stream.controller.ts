@@ -1,0 +1,53 @@
+import { Controller, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { concat, filter, from, interval, map, merge, Observable, finalize, defer } from 'rxjs';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { identifier, instrument, type Quote } from '#contracts';
+import { formatAtomic, USD_SCALE } from '#pricing';
+import { AppSchema } from '#persistence';
+import { parseRequest, ProblemException } from '#runtime';
+import { quoteView } from './market-read.controller.js';
+import { QuoteStream } from './quote-stream.service.js';
+
+/** Open streams one gateway instance serves; past it, clients get 503 and retry elsewhere. */
+const MAX_STREAMS = 1_000;
+const KEEPALIVE_MS = 15_000;
+
+const streamQuery = z.object({ instrument, region: identifier.optional() }).strict();
+
+/**
+ * Server-sent events of quote changes for one instrument (and optionally one region): first the
+ * live quotes as `snapshot` events, then every change as a `quote` event, with a comment every
+ * 15 s so proxies keep the connection open.
+ */
+@Controller('v1/stream')
+export class QuoteStreamController {
+  private open = 0;
+
+  constructor(
+    private readonly stream: QuoteStream,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  @Sse('quotes')
+  quotes(@Query() raw: unknown): Observable<MessageEvent> {
+    const q = parseRequest(streamQuery, raw, 'query');
+    if (this.open >= MAX_STREAMS) throw new ProblemException({ title: 'too many streams', status: 503, detail: `this instance serves ${MAX_STREAMS} streams at most` });
+    this.open += 1;
+    const snapshot = defer(() =>
+      from(
+        this.dataSource.query(
+          `SELECT * FROM "${AppSchema.Gateway}".market_quotes WHERE instrument = $1 AND valid_until > now() AND ($2::text IS NULL OR region = $2)
+            ORDER BY effective_nano_usd, provider_id, offer_id LIMIT 500`,
+          [q.instrument, q.region ?? null],
+        ),
+      ),
+    ).pipe(map((rows: Parameters<typeof quoteView>[0][]) => ({ type: 'snapshot', data: rows.map(quoteView) }) as MessageEvent));
+    const live = this.stream.changes.pipe(
+      filter((quote: Quote) => quote.instrument === q.instrument && (q.region === undefined || quote.region === q.region)),
+      map((quote) => ({ type: 'quote', id: `${quote.providerId}/${quote.offerId}/${quote.asOf}`, data: { ...quote, effectiveUsd: formatAtomic(BigInt(quote.effectiveNanoUsd), USD_SCALE) } }) as MessageEvent),
+    );
+    const keepalive = interval(KEEPALIVE_MS).pipe(map(() => ({ type: 'keepalive', data: {} }) as MessageEvent));
+    return concat(snapshot, merge(live, keepalive)).pipe(finalize(() => (this.open -= 1)));
+  }
+}
