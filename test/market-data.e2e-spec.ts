@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { dlqTopicOf, Topic } from '#contracts';
 import { Header } from '#messaging';
 import { count, sql } from './support/db.js';
-import { collect, produce } from './support/kafka.js';
+import { collect, mark, produce } from './support/kafka.js';
 import { postgres, ServiceProcess, stack } from './support/services.js';
 import { asRecord, feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
@@ -49,6 +49,7 @@ describe('market-data: spot prices from Kafka to PostgreSQL, exactly once', () =
     const [provider, feed] = await withKey('dlq');
     const key = `${provider}:h100-use1`;
     // Same key, so the same partition: the bad ones are in front of the good one.
+    const since = await mark(dlqTopicOf(Topic.SpotPrices));
     await produce(Topic.SpotPrices, [
       { key, value: '{"providerId": "not json' },
       { key, value: JSON.stringify({ ...tick(provider, 1), price: 2.49 }) },
@@ -56,7 +57,7 @@ describe('market-data: spot prices from Kafka to PostgreSQL, exactly once', () =
     ]);
     await stored(provider, 1);
 
-    const dead = await collect(dlqTopicOf(Topic.SpotPrices), (m) => m.key === key, (all) => all.length >= 2);
+    const dead = await collect(since, (m) => m.key === key, (all) => all.length >= 2);
     expect(dead.map((m) => m.headers[Header.ErrorCode]).sort()).toEqual(['invalid', 'malformed']);
     const invalid = dead.find((m) => m.headers[Header.ErrorCode] === 'invalid');
     expect(invalid?.headers[Header.ErrorDetail]).toMatch(/price/);

@@ -35,9 +35,27 @@ export interface Collected {
   headers: HeaderMap;
 }
 
-/** Reads a topic from the beginning until `done` says it has what it needs, or the time runs out. */
-export async function collect(topic: string, keep: (m: Collected) => boolean, done: (all: Collected[]) => boolean, timeoutMs = 30_000): Promise<Collected[]> {
-  const consumer = testKafka().consumer({ groupId: `spotgrid-tests.${randomUUID()}` });
+/** Where a topic ends now, per partition: take it before acting, then collect from it. */
+export type Mark = { readonly topic: string; readonly offsets: readonly { partition: number; offset: string }[] };
+
+export async function mark(topic: string): Promise<Mark> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return { topic, offsets: offsets.map((o) => ({ partition: o.partition, offset: o.high })) };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Reads a topic from `since` (a mark taken before the test acted) until `done` says it has what
+ * it needs, or the time runs out. A shared local broker may hold millions of older messages.
+ */
+export async function collect(since: Mark, keep: (m: Collected) => boolean, done: (all: Collected[]) => boolean, timeoutMs = 30_000): Promise<Collected[]> {
+  const topic = since.topic;
+  const consumer = testKafka().consumer({ groupId: `spotgrid-tests.${randomUUID()}`, maxWaitTimeInMs: 100 });
   const found: Collected[] = [];
   await consumer.connect();
   try {
@@ -54,6 +72,7 @@ export async function collect(topic: string, keep: (m: Collected) => boolean, do
           }
         },
       });
+      for (const o of since.offsets) consumer.seek({ topic, partition: o.partition, offset: o.offset });
     });
     return found;
   } finally {

@@ -10,7 +10,7 @@ import type { DataSource } from 'typeorm';
 import { dlqTopicOf, Topic, type FxRate } from '#contracts';
 import { AppSchema, createDataSource } from '#persistence';
 import { loadConfig } from '#platform';
-import { collect, produce } from '../../../test/support/kafka.js';
+import { collect, mark, produce } from '../../../test/support/kafka.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { PermanentMessageError } from './errors.js';
 import { Header } from './headers.js';
@@ -96,9 +96,10 @@ describe('KafkaBatchTransport on the real broker and database', () => {
   });
 
   it('isolates a poison message: the rest of the batch is applied once, the poison goes to the DLQ', async () => {
+    const since = await mark(dlqTopicOf(Topic.FxRates));
     await produce(Topic.FxRates, [record(rate('1.1', 1)), record(rate('666', 2)), record(rate('1.2', 3)), record(rate('403', 4)), record(rate('500', 5)), record(rate('1.3', 6))]);
     await waitFor('good messages applied', async () => ((await applied()).length >= 3 ? true : undefined));
-    const dead = await collect(dlqTopicOf(Topic.FxRates), (m) => m.key === `${base}:USD`, (all) => all.length >= 3);
+    const dead = await collect(since, (m) => m.key === `${base}:USD`, (all) => all.length >= 3);
     const reasons = Object.fromEntries(dead.map((m) => [JSON.parse(m.value?.toString() ?? '{}').rate, m.headers[Header.ErrorCode]]));
     expect(reasons).toEqual({ '666': 'rejected', '403': 'unauthenticated', '500': 'handler-failed' });
     expect(await applied()).toEqual([`${base}/1.1`, `${base}/1.2`, `${base}/1.3`]);

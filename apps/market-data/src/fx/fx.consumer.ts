@@ -4,6 +4,7 @@ import { Topic } from '#contracts';
 import { KafkaHandler, type InboundBatch } from '#messaging';
 import { AppSchema } from '#persistence';
 import { Clock } from '../clock.js';
+import { QuoteRefresher } from '../quotes/quote-refresher.js';
 import { QuoteService } from '../quotes/quote.service.js';
 
 /**
@@ -14,6 +15,7 @@ import { QuoteService } from '../quotes/quote.service.js';
 export class FxConsumer {
   constructor(
     private readonly quotes: QuoteService,
+    private readonly refresher: QuoteRefresher,
     private readonly clock: Clock,
   ) {}
 
@@ -29,5 +31,7 @@ export class FxConsumer {
     );
     const now = this.clock.now();
     await this.quotes.refresh(manager, await this.quotes.offersInForce(manager, now), now);
+    // Ticks waiting for this rate may be committing alongside: sweep once this has committed.
+    this.refresher.retrySoon();
   }
 }

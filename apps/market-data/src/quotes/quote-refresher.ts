@@ -10,6 +10,8 @@ import { QuoteService } from './quote.service.js';
 const MAX_SLEEP_MS = 30_000;
 /** Shortest sleep, so a burst of boundaries cannot spin the loop. */
 const MIN_SLEEP_MS = 50;
+/** How soon a sweep follows a consumer that could not price an offer. */
+const RETRY_SOON_MS = 250;
 
 /**
  * Prices change without any message arriving: a tariff slot ends, an offer's validity starts.
@@ -47,7 +49,7 @@ export class QuoteRefresher implements OnApplicationBootstrap, OnApplicationShut
     return this.dataSource.transaction(async (manager) => {
       const [lock] = await manager.query(`SELECT pg_try_advisory_xact_lock(hashtext('market.quote-refresher')) AS ok`);
       if (lock?.ok !== true) return 0;
-      return this.quotes.refresh(manager, await this.quotes.offersInForce(manager, now), now);
+      return (await this.quotes.refresh(manager, await this.quotes.offersInForce(manager, now), now)).published;
     });
   }
 
@@ -59,6 +61,15 @@ export class QuoteRefresher implements OnApplicationBootstrap, OnApplicationShut
     if (this.stopped || at >= this.nextAt) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.schedule(Math.max(MIN_SLEEP_MS, at - this.clock.now().getTime() + 1));
+  }
+
+  /**
+   * Consumers of different partitions commit independently: a tick can be priced while the tariff
+   * or FX rate it needs is still uncommitted in another transaction, and that one sees no offer
+   * yet. Whoever could not price something asks for a sweep just after, when both have committed.
+   */
+  retrySoon(): void {
+    this.wakeBy(this.clock.now().getTime() + RETRY_SOON_MS);
   }
 
   private schedule(ms: number): void {

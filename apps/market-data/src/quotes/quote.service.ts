@@ -87,9 +87,12 @@ export class QuoteService {
     return rows.map(offerFromRow);
   }
 
-  /** Recomputes the quotes of `offers` at `now`; returns how many changed (and were published). */
-  async refresh(manager: EntityManager, offers: readonly OfferState[], now: Date): Promise<number> {
-    if (offers.length === 0) return 0;
+  /**
+   * Recomputes the quotes of `offers` at `now`; returns how many changed (and were published) and
+   * how many could not be priced (their tariff or FX rate is missing, or not committed yet).
+   */
+  async refresh(manager: EntityManager, offers: readonly OfferState[], now: Date): Promise<{ published: number; unpriced: number }> {
+    if (offers.length === 0) return { published: 0, unpriced: 0 };
     const zones = [...new Set(offers.filter((o) => !o.energyIncluded).map((o) => o.gridZone))];
     const slots = await this.currentSlots(manager, zones, now);
     const currencies = new Set<string>();
@@ -105,14 +108,16 @@ export class QuoteService {
 
     const outcomes = computeQuotes(offers, slots, fx, now);
     const quotes: Quote[] = [];
+    let unpriced = 0;
     for (const o of outcomes) {
       if (o.ok) quotes.push(o.quote);
       else if (o.missing !== 'not-in-force') {
+        unpriced += 1;
         marketMetrics.unpriceable.inc({ missing: o.missing });
         this.logger.debug({ providerId: o.offer.providerId, offerId: o.offer.offerId, missing: o.missing }, 'offer cannot be priced yet');
       }
     }
-    if (quotes.length === 0) return 0;
+    if (quotes.length === 0) return { published: 0, unpriced };
     // One round trip: upsert what changed (price, capacity, validity or source tick; a new as-of
     // alone is no change), and put exactly those rows in the outbox.
     const outbound = quotes.map((q) => {
@@ -151,7 +156,7 @@ export class QuoteService {
     );
     const n = published[0]?.n ?? 0;
     marketMetrics.quotesPublished.inc(n);
-    return n;
+    return { published: n, unpriced };
   }
 
   /** The slot in force per zone; real-time beats day-ahead beats retail where several exist. */

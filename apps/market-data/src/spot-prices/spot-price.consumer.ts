@@ -61,7 +61,7 @@ export class SpotPriceConsumer {
     await this.store(manager, applied, rejected, [...latest.values()]);
     const offers = [...latest.values()].map(offerStateOf);
     const now = this.clock.now();
-    await this.quotes.refresh(manager, offers, now);
+    if ((await this.quotes.refresh(manager, offers, now)).unpriced > 0) this.refresher.retrySoon();
     // A tick that takes effect later is quoted when it does.
     const later = offers.map((o) => o.validFrom.getTime()).filter((t) => t > now.getTime());
     if (later.length > 0) this.refresher.wakeBy(Math.min(...later));

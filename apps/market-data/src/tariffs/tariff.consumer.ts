@@ -56,6 +56,8 @@ export class TariffConsumer {
     }
     if (zones.size === 0) return;
     const now = this.clock.now();
+    // A sweep after commit also catches ticks of this zone committing alongside this chunk.
     await this.quotes.refresh(manager, await this.quotes.offersInForce(manager, now, [...zones]), now);
+    this.refresher.retrySoon();
   }
 }
