@@ -15,9 +15,17 @@ const kafka = new Kafka({ clientId: 'spotgrid-tests', brokers: config.KAFKA_BROK
 await ensureTopics(kafka, config);
 const admin = kafka.admin();
 await admin.connect();
-const ends = await Promise.all(
-  ALL_TOPICS.map(async (topic) => (await admin.fetchTopicOffsets(topic)).map((o) => ({ topic, partition: o.partition, offset: o.high }))),
-);
+/** Topics the services just created may not have a leader in the metadata yet: ask again. */
+async function endsOf(topic: string, attempts = 50): Promise<{ topic: string; partition: number; offset: string }[]> {
+  try {
+    return (await admin.fetchTopicOffsets(topic)).map((o) => ({ topic, partition: o.partition, offset: o.high }));
+  } catch (error) {
+    if (attempts <= 1 || (error as { retriable?: boolean }).retriable !== true) throw error;
+    await new Promise((r) => setTimeout(r, 200));
+    return endsOf(topic, attempts - 1);
+  }
+}
+const ends = await Promise.all(ALL_TOPICS.map((topic) => endsOf(topic)));
 await admin.disconnect();
 
 // admin.setOffsets joins the group once per topic (seconds each); one join per group commits all.
