@@ -14,7 +14,8 @@ import { waitFor } from './support/wait.js';
 
 jest.setTimeout(180_000);
 const run = promisify(execFile);
-const DATA = path.resolve(ROOT, '../shared/data');
+// Copies of ../shared/data (test/fixtures/README.md says from where).
+const DATA = path.resolve(ROOT, 'test/fixtures');
 
 const ticksOf = (provider: string) => count('SELECT count(*) AS n FROM market.spot_price_ticks WHERE provider_id = $1', [provider]);
 
@@ -120,7 +121,7 @@ describe('market data ingestion on the real stack', () => {
     const zone = `octopus-${provider}`;
     const instrument = `gpu:npu-${provider.slice(-8)}`;
     // 2018-12-08 from the real file: 03:00 is 0.2205 p/kWh, 03:30 is -0.882 p/kWh.
-    const day = readFileSync(path.join(DATA, 'octopus_agile_A_Eastern_England_2018-2021.csv'), 'utf8')
+    const day = readFileSync(path.join(DATA, 'octopus_agile_A_Eastern_England_2018-12.csv'), 'utf8')
       .split('\n')
       .filter((l) => l.startsWith('2018-12-08T'))
       .join('\n');

@@ -36,9 +36,8 @@ await Promise.all(
     await consumer.connect();
     await consumer.subscribe({ topics: [...ALL_TOPICS] });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    // Joins the group without consuming anything: nothing is processed, nothing auto-committed.
+    // Joins the group; what it may fetch meanwhile is ignored and nothing is auto-committed.
     await consumer.run({ autoCommit: false, eachBatch: async () => undefined });
-    consumer.pause(ALL_TOPICS.map((topic) => ({ topic })));
     await joined;
     await consumer.commitOffsets(ends.flat());
     await consumer.disconnect();

@@ -1,0 +1,144 @@
+/**
+ * bench:book — the order-book core against the npm package nodejs-order-book, on the same
+ * operations in the same run: 60% resting asks, 25% cancels, 15% crossing orders (market-like
+ * bids that take from the best asks), with 1k, 10k and 100k resting orders.
+ *
+ * Budget (DESIGN.md 14): >= 10x the baseline's ops/s; p99 <= 5 µs; cancel cost flat as the book grows.
+ */
+import { createRequire } from 'node:module';
+import { OrderBook, type Ask } from '#order-book';
+import { fmt, percentile } from './support.js';
+
+const require = createRequire(import.meta.url);
+const baselineModule = require('nodejs-order-book') as typeof import('nodejs-order-book');
+
+type Op = { kind: 'rest'; id: string; price: number; size: number } | { kind: 'cancel'; id: string } | { kind: 'cross'; size: number };
+
+/** A small seeded PRNG (mulberry32): both books see exactly the same operations. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function operations(resting: number, count: number, seed: number): { warm: Op[]; ops: Op[] } {
+  const rnd = prng(seed);
+  const live: string[] = [];
+  const index = new Map<string, number>();
+  let next = 0;
+  const rest = (): Op => {
+    const id = `o${(next += 1)}`;
+    index.set(id, live.length);
+    live.push(id);
+    return { kind: 'rest', id, price: 1_000 + Math.floor(rnd() * 1_000), size: 1 + Math.floor(rnd() * 10) };
+  };
+  const warm = Array.from({ length: resting }, rest);
+  const ops: Op[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const r = rnd();
+    if (r < 0.6 || live.length === 0) ops.push(rest());
+    else if (r < 0.85) {
+      // Cancel a random live order (swap-remove keeps the pick O(1)).
+      const k = Math.floor(rnd() * live.length);
+      const id = live[k] as string;
+      const last = live.pop() as string;
+      if (k < live.length) {
+        live[k] = last;
+        index.set(last, k);
+      }
+      index.delete(id);
+      ops.push({ kind: 'cancel', id });
+    } else ops.push({ kind: 'cross', size: 1 + Math.floor(rnd() * 5) });
+  }
+  return { warm, ops };
+}
+
+const attributes = { tier: 'spot', interruptible: true, dataPolicy: 'no-retention' } as const;
+
+interface Run {
+  opsPerSecond: number;
+  all: number[];
+  cancel: number[];
+}
+
+function runOurs(warm: Op[], ops: Op[]): Run {
+  const book = new OrderBook('gpu:bench');
+  const toAsk = (o: Extract<Op, { kind: 'rest' }>): Ask => ({ id: o.id, providerId: 'p', region: 'r', price: BigInt(o.price), quantity: BigInt(o.size), validUntil: Number.MAX_SAFE_INTEGER, attributes });
+  for (const o of warm) if (o.kind === 'rest') book.upsertAsk(toAsk(o), 0);
+  let bids = 0;
+  const all: number[] = [];
+  const cancel: number[] = [];
+  const start = process.hrtime.bigint();
+  for (const o of ops) {
+    const t0 = process.hrtime.bigint();
+    switch (o.kind) {
+      case 'rest':
+        book.upsertAsk(toAsk(o), 0);
+        break;
+      case 'cancel':
+        book.cancelAsk(o.id);
+        break;
+      case 'cross':
+        book.submitBid({ id: `b${(bids += 1)}`, quantity: BigInt(o.size), limit: 1_000_000n, constraints: {}, allowSplit: true }, 0, false);
+        break;
+    }
+    const dt = Number(process.hrtime.bigint() - t0);
+    all.push(dt);
+    if (o.kind === 'cancel') cancel.push(dt);
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { opsPerSecond: ops.length / seconds, all: all.sort((a, b) => a - b), cancel: cancel.sort((a, b) => a - b) };
+}
+
+function runBaseline(warm: Op[], ops: Op[]): Run {
+  const { OrderBook: Baseline, Side } = baselineModule;
+  const book = new Baseline();
+  for (const o of warm) if (o.kind === 'rest') book.limit({ side: Side.SELL, id: o.id, size: o.size, price: o.price });
+  const all: number[] = [];
+  const cancel: number[] = [];
+  const start = process.hrtime.bigint();
+  for (const o of ops) {
+    const t0 = process.hrtime.bigint();
+    switch (o.kind) {
+      case 'rest':
+        book.limit({ side: Side.SELL, id: o.id, size: o.size, price: o.price });
+        break;
+      case 'cancel':
+        book.cancel(o.id);
+        break;
+      case 'cross':
+        book.market({ side: Side.BUY, size: o.size });
+        break;
+    }
+    const dt = Number(process.hrtime.bigint() - t0);
+    all.push(dt);
+    if (o.kind === 'cancel') cancel.push(dt);
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { opsPerSecond: ops.length / seconds, all: all.sort((a, b) => a - b), cancel: cancel.sort((a, b) => a - b) };
+}
+
+const COUNT = Number(process.env['BENCH_OPS'] ?? 200_000);
+const µs = (ns: number) => `${fmt(ns / 1_000, 2)} µs`;
+console.log(`bench:book  (${COUNT.toLocaleString('en-US')} operations per run: 60% rest, 25% cancel, 15% cross; times per operation)\n`);
+const cancelP50: number[] = [];
+for (const resting of [1_000, 10_000, 100_000]) {
+  const { warm, ops } = operations(resting, COUNT, 42 + resting);
+  // Warm both up once (JIT), then measure.
+  runOurs(warm, ops.slice(0, 20_000));
+  runBaseline(warm, ops.slice(0, 20_000));
+  const ours = runOurs(warm, ops);
+  const base = runBaseline(warm, ops);
+  cancelP50.push(percentile(ours.cancel, 50));
+  console.log(`  ${resting.toLocaleString('en-US').padStart(7)} resting
+    spotgrid            ${fmt(ours.opsPerSecond, 0).padStart(11)} ops/s   p50 ${µs(percentile(ours.all, 50))}   p99 ${µs(percentile(ours.all, 99))}   p99.9 ${µs(percentile(ours.all, 99.9))}   cancel p50 ${µs(percentile(ours.cancel, 50))} p99 ${µs(percentile(ours.cancel, 99))}
+    nodejs-order-book   ${fmt(base.opsPerSecond, 0).padStart(11)} ops/s   p50 ${µs(percentile(base.all, 50))}   p99 ${µs(percentile(base.all, 99))}   p99.9 ${µs(percentile(base.all, 99.9))}   cancel p50 ${µs(percentile(base.cancel, 50))} p99 ${µs(percentile(base.cancel, 99))}
+    ratio               ${fmt(ours.opsPerSecond / base.opsPerSecond, 2)}× the baseline's ops/s (budget ≥ 10×); p99 budget 5 µs → ${fmt(percentile(ours.all, 99) / 5_000, 2)} of it
+`);
+}
+console.log(`  cancel p50 from 1k to 100k resting: ${cancelP50.map(µs).join(' → ')} (flat means it does not grow with the book)`);

@@ -1,0 +1,112 @@
+import { PriceHeap } from './price-heap.js';
+import type { Ask } from './types.js';
+
+/** One resting order in a price level's FIFO. */
+export interface Node<T> {
+  order: T;
+  /** What is left of it. */
+  remaining: bigint;
+  /** Arrival order: the time in price-time priority. */
+  readonly seq: number;
+  readonly price: bigint;
+  prev: Node<T> | undefined;
+  next: Node<T> | undefined;
+  level: Level<T> | undefined;
+}
+
+export interface Level<T> {
+  head: Node<T> | undefined;
+  tail: Node<T> | undefined;
+  count: number;
+}
+
+/**
+ * Price levels, each a FIFO linked list, with the best price on a heap. Insert is O(log levels)
+ * for a new price and O(1) otherwise; remove is O(1) (an empty level leaves the heap lazily);
+ * the best order is O(1) amortised. `direction` 1 puts the lowest price first (asks), -1 the
+ * highest (bids, stored negated on the heap).
+ */
+export class Ladder<T> {
+  private readonly levels = new Map<bigint, Level<T>>();
+  private readonly heap = new PriceHeap();
+  private live = 0;
+
+  constructor(private readonly direction: 1 | -1) {}
+
+  get size(): number {
+    return this.live;
+  }
+
+  insert(order: T, price: bigint, quantity: bigint, seq: number): Node<T> {
+    let level = this.levels.get(price);
+    if (level === undefined) {
+      level = { head: undefined, tail: undefined, count: 0 };
+      this.levels.set(price, level);
+      this.heap.push(this.direction === 1 ? price : -price);
+    }
+    const node: Node<T> = { order, remaining: quantity, seq, price, prev: level.tail, next: undefined, level };
+    if (level.tail === undefined) level.head = node;
+    else level.tail.next = node;
+    level.tail = node;
+    level.count += 1;
+    this.live += 1;
+    return node;
+  }
+
+  remove(node: Node<T>): void {
+    const level = node.level;
+    if (level === undefined) return;
+    if (node.prev === undefined) level.head = node.next;
+    else node.prev.next = node.next;
+    if (node.next === undefined) level.tail = node.prev;
+    else node.next.prev = node.prev;
+    node.level = undefined;
+    node.prev = undefined;
+    node.next = undefined;
+    level.count -= 1;
+    this.live -= 1;
+    if (level.count === 0) this.levels.delete(node.price); // the heap forgets it when it surfaces
+  }
+
+  /** The first order in priority, or undefined. */
+  best(): Node<T> | undefined {
+    for (;;) {
+      const key = this.heap.peek();
+      if (key === undefined) return undefined;
+      const level = this.levels.get(this.direction === 1 ? key : -key);
+      if (level !== undefined && level.head !== undefined) return level.head;
+      this.heap.pop();
+    }
+  }
+
+  /**
+   * Orders in priority order. The order just yielded may be removed by the caller; anything else
+   * must not change during the walk.
+   */
+  *walk(): Generator<Node<T>> {
+    const first = this.best();
+    if (first === undefined) return;
+    const firstLevel = first.level as Level<T>;
+    yield* this.walkLevel(firstLevel);
+    // Past the best level (a constraint or a large order): the other levels, in order. A price
+    // that emptied and came back has two heap entries; each level is walked once.
+    const seen = new Set<Level<T>>([firstLevel]);
+    for (const key of this.heap.ascending()) {
+      const level = this.levels.get(this.direction === 1 ? key : -key);
+      if (level === undefined || seen.has(level)) continue;
+      seen.add(level);
+      yield* this.walkLevel(level);
+    }
+  }
+
+  private *walkLevel(level: Level<T>): Generator<Node<T>> {
+    let node = level.head;
+    while (node !== undefined) {
+      const next = node.next;
+      yield node;
+      node = next;
+    }
+  }
+}
+
+export type AskNode = Node<Ask>;

@@ -1,0 +1,214 @@
+import { Ladder, type Node } from './ladder.js';
+import type { Ask, Bid, Constraints, Fill, MatchResult } from './types.js';
+
+/** Whether an ask may serve a bid: region, provider and attribute constraints, and validity. */
+export function eligible(ask: Ask, c: Constraints, now: number): boolean {
+  if (ask.validUntil <= now) return false;
+  if (c.regions !== undefined && !c.regions.includes(ask.region)) return false;
+  if (c.excludeRegions?.includes(ask.region) === true) return false;
+  if (c.providers !== undefined && !c.providers.includes(ask.providerId)) return false;
+  if (c.excludeProviders?.includes(ask.providerId) === true) return false;
+  if (c.dataPolicies !== undefined && !c.dataPolicies.includes(ask.attributes.dataPolicy)) return false;
+  if (c.interruptible === false && ask.attributes.interruptible) return false;
+  return true;
+}
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/**
+ * One instrument's book. Asks (offers) rest per region by price then time; bids (jobs) that
+ * could not fill rest by limit (highest first) then time, and are matched again whenever an ask
+ * arrives or improves. Pay-as-ask; never above a bid's limit; all-or-none unless the bid allows
+ * splitting. Deterministic: the same calls in the same order give the same fills.
+ */
+export class OrderBook {
+  private readonly regions = new Map<string, Ladder<Ask>>();
+  private readonly asks = new Map<string, Node<Ask>>();
+  private readonly bids = new Ladder<Bid>(-1);
+  private readonly restingBids = new Map<string, Node<Bid>>();
+  private seq = 0;
+
+  constructor(readonly instrument: string) {}
+
+  get askCount(): number {
+    return this.asks.size;
+  }
+
+  get bidCount(): number {
+    return this.restingBids.size;
+  }
+
+  /**
+   * Adds an ask, or replaces the one with its id. A replacement that lowers only the quantity
+   * keeps its place in time; any other change (price, more quantity, region) goes to the back.
+   * Returns the fills of resting bids that the new or better ask made possible.
+   */
+  upsertAsk(ask: Ask, now: number): Fill[] {
+    const existing = this.asks.get(ask.id);
+    if (existing !== undefined) {
+      const old = existing.order;
+      if (old.price === ask.price && old.region === ask.region && ask.quantity <= existing.remaining && ask.quantity > 0n) {
+        // Same place in line: only the quantity (and the details that do not rank) change.
+        existing.order = ask;
+        existing.remaining = ask.quantity;
+        return [];
+      }
+      this.removeAsk(existing);
+    }
+    if (ask.quantity <= 0n) return [];
+    let ladder = this.regions.get(ask.region);
+    if (ladder === undefined) {
+      ladder = new Ladder<Ask>(1);
+      this.regions.set(ask.region, ladder);
+    }
+    this.asks.set(ask.id, ladder.insert(ask, ask.price, ask.quantity, (this.seq += 1)));
+    return this.rematch(ask.price, now);
+  }
+
+  cancelAsk(id: string): boolean {
+    const node = this.asks.get(id);
+    if (node === undefined) return false;
+    this.removeAsk(node);
+    return true;
+  }
+
+  /**
+   * Matches a bid now; what cannot fill rests (when `rest`) until an ask makes it possible or it
+   * is cancelled. An all-or-none bid fills completely or not at all.
+   */
+  submitBid(bid: Bid, now: number, rest = true): MatchResult {
+    if (this.restingBids.has(bid.id)) throw new Error(`bid ${bid.id} is already resting`);
+    const fills = this.match(bid, bid.quantity, now);
+    const filled = fills.reduce((s, f) => s + f.quantity, 0n);
+    const remaining = bid.quantity - filled;
+    if (remaining > 0n && rest) this.restingBids.set(bid.id, this.bids.insert(bid, bid.limit, remaining, (this.seq += 1)));
+    return { fills, remaining };
+  }
+
+  cancelBid(id: string): boolean {
+    const node = this.restingBids.get(id);
+    if (node === undefined) return false;
+    this.bids.remove(node);
+    this.restingBids.delete(id);
+    return true;
+  }
+
+  /** What is left of a resting bid, or undefined when it is not resting. */
+  restingQuantity(id: string): bigint | undefined {
+    return this.restingBids.get(id)?.remaining;
+  }
+
+  /** The best ask in force in a region (or anywhere). */
+  bestAsk(now: number, region?: string): { ask: Ask; remaining: bigint } | undefined {
+    let best: Node<Ask> | undefined;
+    for (const [name, ladder] of this.regions) {
+      if (region !== undefined && name !== region) continue;
+      for (const node of ladder.walk()) {
+        if (node.order.validUntil <= now) continue;
+        if (best === undefined || node.price < best.price || (node.price === best.price && node.seq < best.seq)) best = node;
+        break;
+      }
+    }
+    return best === undefined ? undefined : { ask: best.order, remaining: best.remaining };
+  }
+
+  /** Removes asks whose validity has ended; returns their ids. */
+  expire(now: number): string[] {
+    const gone: string[] = [];
+    for (const [id, node] of this.asks) {
+      if (node.order.validUntil <= now) {
+        this.removeAsk(node);
+        gone.push(id);
+      }
+    }
+    return gone;
+  }
+
+  private removeAsk(node: Node<Ask>): void {
+    this.regions.get(node.order.region)?.remove(node);
+    this.asks.delete(node.order.id);
+  }
+
+  /** Resting bids that a new ask at `price` may serve, best first, matched again. */
+  private rematch(price: bigint, now: number): Fill[] {
+    const fills: Fill[] = [];
+    for (const node of this.bids.walk()) {
+      if (node.price < price) break; // limits only fall from here on
+      const got = this.match(node.order, node.remaining, now);
+      if (got.length === 0) continue;
+      const filled = got.reduce((s, f) => s + f.quantity, 0n);
+      node.remaining -= filled;
+      fills.push(...got);
+      if (node.remaining === 0n) {
+        this.bids.remove(node);
+        this.restingBids.delete(node.order.id);
+      }
+    }
+    return fills;
+  }
+
+  /** Regions a bid may use, in a fixed order (determinism does not depend on insertion order). */
+  private candidateRegions(c: Constraints): Ladder<Ask>[] {
+    const names = c.regions ?? [...this.regions.keys()];
+    return [...new Set(names)]
+      .filter((r) => c.excludeRegions?.includes(r) !== true)
+      .sort()
+      .map((r) => this.regions.get(r))
+      .filter((l): l is Ladder<Ask> => l !== undefined && l.size > 0);
+  }
+
+  /** Eligible asks within the limit, across regions, in price-time order. */
+  private *eligibleAsks(bid: Bid, now: number): Generator<Node<Ask>> {
+    const walkers = this.candidateRegions(bid.constraints).map((l) => l.walk());
+    const heads: (Node<Ask> | undefined)[] = walkers.map((w) => this.nextEligible(w, bid, now));
+    for (;;) {
+      let pick = -1;
+      for (let i = 0; i < heads.length; i += 1) {
+        const h = heads[i];
+        if (h === undefined) continue;
+        const p = pick === -1 ? undefined : heads[pick];
+        if (p === undefined || h.price < p.price || (h.price === p.price && h.seq < p.seq)) pick = i;
+      }
+      if (pick === -1) return;
+      const node = heads[pick] as Node<Ask>;
+      // Advance before yielding: the caller may remove the node it is given.
+      heads[pick] = this.nextEligible(walkers[pick] as Generator<Node<Ask>>, bid, now);
+      yield node;
+    }
+  }
+
+  private nextEligible(walker: Generator<Node<Ask>>, bid: Bid, now: number): Node<Ask> | undefined {
+    for (;;) {
+      const { value, done } = walker.next();
+      if (done === true) return undefined;
+      if (value.price > bid.limit) return undefined; // prices only rise from here on
+      if (eligible(value.order, bid.constraints, now)) return value;
+    }
+  }
+
+  private match(bid: Bid, quantity: bigint, now: number): Fill[] {
+    if (!bid.allowSplit) {
+      // All-or-none: look first, touch nothing unless the whole quantity is there.
+      let available = 0n;
+      for (const node of this.eligibleAsks(bid, now)) {
+        available += node.remaining;
+        if (available >= quantity) break;
+      }
+      if (available < quantity) return [];
+    }
+    const fills: Fill[] = [];
+    let remaining = quantity;
+    const exhausted: Node<Ask>[] = [];
+    for (const node of this.eligibleAsks(bid, now)) {
+      const take = min(remaining, node.remaining);
+      fills.push({ bidId: bid.id, askId: node.order.id, providerId: node.order.providerId, region: node.order.region, price: node.price, quantity: take });
+      node.remaining -= take;
+      remaining -= take;
+      if (node.remaining === 0n) exhausted.push(node);
+      if (remaining === 0n) break;
+    }
+    // Removed after the walk, which must not see the ladder change under it.
+    for (const node of exhausted) this.removeAsk(node);
+    return fills;
+  }
+}
