@@ -27,6 +27,8 @@ export class OrderBook {
   private readonly bids = new Ladder<Bid>(-1);
   private readonly restingBids = new Map<string, Node<Bid>>();
   private seq = 0;
+  /** Region names in order, kept while no region is added (the common case per operation). */
+  private regionOrder: string[] = [];
 
   constructor(readonly instrument: string) {}
 
@@ -60,6 +62,7 @@ export class OrderBook {
     if (ladder === undefined) {
       ladder = new Ladder<Ask>(1);
       this.regions.set(ask.region, ladder);
+      this.regionOrder = [...this.regions.keys()].sort();
     }
     this.asks.set(ask.id, ladder.insert(ask, ask.price, ask.quantity, (this.seq += 1)));
     return this.rematch(ask.price, now);
@@ -131,6 +134,9 @@ export class OrderBook {
 
   /** Resting bids that a new ask at `price` may serve, best first, matched again. */
   private rematch(price: bigint, now: number): Fill[] {
+    if (this.bids.size === 0) return [];
+    const best = this.bids.best();
+    if (best === undefined || best.price < price) return [];
     const fills: Fill[] = [];
     for (const node of this.bids.walk()) {
       if (node.price < price) break; // limits only fall from here on
@@ -149,12 +155,14 @@ export class OrderBook {
 
   /** Regions a bid may use, in a fixed order (determinism does not depend on insertion order). */
   private candidateRegions(c: Constraints): Ladder<Ask>[] {
-    const names = c.regions ?? [...this.regions.keys()];
-    return [...new Set(names)]
-      .filter((r) => c.excludeRegions?.includes(r) !== true)
-      .sort()
-      .map((r) => this.regions.get(r))
-      .filter((l): l is Ladder<Ask> => l !== undefined && l.size > 0);
+    const names = c.regions === undefined ? this.regionOrder : [...new Set(c.regions)].sort();
+    const out: Ladder<Ask>[] = [];
+    for (const r of names) {
+      if (c.excludeRegions?.includes(r) === true) continue;
+      const ladder = this.regions.get(r);
+      if (ladder !== undefined && ladder.size > 0) out.push(ladder);
+    }
+    return out;
   }
 
   /** Eligible asks within the limit, across regions, in price-time order. */
@@ -187,6 +195,35 @@ export class OrderBook {
   }
 
   private match(bid: Bid, quantity: bigint, now: number): Fill[] {
+    const regions = this.candidateRegions(bid.constraints);
+    if (bid.allowSplit && regions.length === 1) return this.matchTop(regions[0] as Ladder<Ask>, bid, quantity, now);
+    return this.matchWalking(bid, quantity, now);
+  }
+
+  /**
+   * The common case, without iterators: one region, splitting allowed, take the best ask while it
+   * is eligible and within the limit. The first ineligible one hands over to the general walk.
+   */
+  private matchTop(ladder: Ladder<Ask>, bid: Bid, quantity: bigint, now: number): Fill[] {
+    const fills: Fill[] = [];
+    let remaining = quantity;
+    while (remaining > 0n) {
+      const node = ladder.best();
+      if (node === undefined || node.price > bid.limit) break;
+      if (!eligible(node.order, bid.constraints, now)) {
+        for (const f of this.matchWalking(bid, remaining, now)) fills.push(f);
+        return fills;
+      }
+      const take = min(remaining, node.remaining);
+      fills.push({ bidId: bid.id, askId: node.order.id, providerId: node.order.providerId, region: node.order.region, price: node.price, quantity: take });
+      node.remaining -= take;
+      remaining -= take;
+      if (node.remaining === 0n) this.removeAsk(node);
+    }
+    return fills;
+  }
+
+  private matchWalking(bid: Bid, quantity: bigint, now: number): Fill[] {
     if (!bid.allowSplit) {
       // All-or-none: look first, touch nothing unless the whole quantity is there.
       let available = 0n;
