@@ -12,6 +12,8 @@ const MAX_SLEEP_MS = 30_000;
 const MIN_SLEEP_MS = 50;
 /** How soon a sweep follows a consumer that could not price an offer. */
 const RETRY_SOON_MS = 250;
+/** How soon to try again when another sweep holds the lock. */
+const BUSY_RETRY_MS = 100;
 
 /**
  * Prices change without any message arriving: a tariff slot ends, an offer's validity starts.
@@ -43,12 +45,12 @@ export class QuoteRefresher implements OnApplicationBootstrap, OnApplicationShut
     await this.running;
   }
 
-  /** Runs one sweep now; returns how many quotes changed. */
-  async sweep(): Promise<number> {
+  /** Runs one sweep now; returns how many quotes changed, or undefined when another sweep runs. */
+  async sweep(): Promise<number | undefined> {
     const now = this.clock.now();
     return this.dataSource.transaction(async (manager) => {
       const [lock] = await manager.query(`SELECT pg_try_advisory_xact_lock(hashtext('market.quote-refresher')) AS ok`);
-      if (lock?.ok !== true) return 0;
+      if (lock?.ok !== true) return undefined;
       return (await this.quotes.refresh(manager, await this.quotes.offersInForce(manager, now), now)).published;
     });
   }
@@ -58,8 +60,6 @@ export class QuoteRefresher implements OnApplicationBootstrap, OnApplicationShut
    * boundary, a future tick's start): the refresher wakes then if that is sooner than planned.
    */
   wakeBy(at: number): void {
-    if (this.stopped || at >= this.nextAt) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
     this.schedule(Math.max(MIN_SLEEP_MS, at - this.clock.now().getTime() + 1));
   }
 
@@ -72,10 +72,18 @@ export class QuoteRefresher implements OnApplicationBootstrap, OnApplicationShut
     this.wakeBy(this.clock.now().getTime() + RETRY_SOON_MS);
   }
 
+  /**
+   * One pending timer, at the earliest instant anyone asked for. A wake asked for while a sweep
+   * runs gets a sweep of its own afterwards: the running one may have read before a commit.
+   */
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.nextAt = this.clock.now().getTime() + ms;
+    const at = this.clock.now().getTime() + ms;
+    if (this.timer !== undefined && this.nextAt <= at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.nextAt = at;
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.nextAt = Number.POSITIVE_INFINITY;
       this.running = this.tick();
     }, ms);
@@ -86,8 +94,10 @@ export class QuoteRefresher implements OnApplicationBootstrap, OnApplicationShut
     let next: number;
     try {
       const changed = await this.sweep();
-      if (changed > 0) this.logger.debug({ changed }, 'quotes refreshed');
-      next = await this.msToNextChange();
+      if (changed !== undefined && changed > 0) this.logger.debug({ changed }, 'quotes refreshed');
+      // Another sweep held the lock (this instance's or another's): try again shortly, as the
+      // wake that brought us here may concern data that sweep did not see.
+      next = changed === undefined ? BUSY_RETRY_MS : await this.msToNextChange();
     } catch (error) {
       this.logger.warn({ err: error }, 'quote refresh failed; retrying');
       next = 1_000;
