@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { dlqTopicOf, Topic } from '#contracts';
 import { Header } from '#messaging';
-import { count, sql } from './support/db.js';
+import { count, sql, ticksOf } from './support/db.js';
 import { collect, mark, produce } from './support/kafka.js';
 import { postgres, ServiceProcess, stack } from './support/services.js';
 import { asRecord, feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 
 jest.setTimeout(180_000);
-
-const ticksOf = (provider: string) => count('SELECT count(*) AS n FROM market.spot_price_ticks WHERE provider_id = $1', [provider]);
 
 /** Waits until exactly `n` ticks of the provider are stored. */
 async function stored(provider: string, n: number, timeoutMs = 60_000): Promise<void> {

@@ -6,9 +6,9 @@ import { promisify } from 'node:util';
 import { dlqTopicOf, Topic, type Quote } from '#contracts';
 import { Header, Limits } from '#messaging';
 import { octopusAgile, shift } from '../tools/feed/formats.js';
-import { count, sql } from './support/db.js';
+import { count, sql, ticksOf } from './support/db.js';
 import { collect, mark, produce } from './support/kafka.js';
-import { ROOT, ServiceProcess } from './support/services.js';
+import { ROOT, serviceForSuite } from './support/services.js';
 import { asRecord, feedKey, testProvider, tick } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 
@@ -17,19 +17,8 @@ const run = promisify(execFile);
 // Copies of ../shared/data (test/fixtures/README.md says from where).
 const DATA = path.resolve(ROOT, 'test/fixtures');
 
-const ticksOf = (provider: string) => count('SELECT count(*) AS n FROM market.spot_price_ticks WHERE provider_id = $1', [provider]);
-
 describe('market data ingestion on the real stack', () => {
-  let service: ServiceProcess;
-
-  beforeAll(async () => {
-    service = new ServiceProcess('market-data').start();
-    await service.ready();
-  });
-
-  afterAll(async () => {
-    await service?.stop();
-  });
+  serviceForSuite('market-data', { beforeAll, afterAll });
 
   it('applies each kind of bad or out-of-order tick exactly as the rules say, and nothing else', async () => {
     const provider = testProvider('rules');

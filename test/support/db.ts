@@ -15,3 +15,8 @@ export async function count(text: string, params: unknown[] = []): Promise<numbe
   const rows = await sql<{ n: string }>(text, params);
   return Number(rows[0]?.n ?? 0);
 }
+
+/** Ticks stored for a provider (each test uses a provider of its own). */
+export function ticksOf(provider: string): Promise<number> {
+  return count('SELECT count(*) AS n FROM market.spot_price_ticks WHERE provider_id = $1', [provider]);
+}

@@ -90,3 +90,19 @@ export async function postgres(command: 'start' | 'stop'): Promise<void> {
   const version = stdout.trim().split('\n').sort().at(-1) ?? '';
   await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', command, ...(command === 'stop' ? ['-m', 'fast'] : [])], { timeout: 60_000 });
 }
+
+/**
+ * A service started before a suite's tests and stopped after them. `current` follows restarts:
+ * a test that kills and restarts the service assigns the new process to it.
+ */
+export function serviceForSuite(app: AppName, hooks: { beforeAll: (fn: () => Promise<void>) => void; afterAll: (fn: () => Promise<void>) => void }) {
+  const handle = { current: new ServiceProcess(app) };
+  hooks.beforeAll(async () => {
+    handle.current.start();
+    await handle.current.ready();
+  });
+  hooks.afterAll(async () => {
+    await handle.current.stop();
+  });
+  return handle;
+}

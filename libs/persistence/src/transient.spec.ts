@@ -9,6 +9,7 @@ describe('isTransientError', () => {
     ['pool timeout', new Error('timeout exceeded when trying to connect')],
     ['wrapped by TypeORM', Object.assign(new Error('query failed'), { driverError: { code: '08006' } })],
     ['kafkajs connection error', Object.assign(new Error('Connection error'), { name: 'KafkaJSConnectionError' })],
+    ['kafkajs retries exhausted (broker down)', Object.assign(new Error('retries'), { name: 'KafkaJSNumberOfRetriesExceeded' })],
   ])('retries %s', (_, error) => {
     expect(isTransientError(error)).toBe(true);
   });

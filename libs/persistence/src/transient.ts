@@ -14,6 +14,15 @@ const TRANSIENT_NODE_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
+/** kafkajs errors that mean the broker is unreachable or busy (its names, with or without "Error"). */
+const TRANSIENT_KAFKA_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+]);
 const TRANSIENT_MESSAGES = [
   /Connection terminated/i,
   /timeout exceeded when trying to connect/i,
@@ -28,9 +37,7 @@ export function isTransientError(error: unknown, depth = 0): boolean {
   if (depth > 5 || typeof error !== 'object' || error === null) return false;
   const e = error as { code?: unknown; message?: unknown; cause?: unknown; driverError?: unknown; retriable?: unknown; name?: unknown };
   if (e.retriable === true) return true;
-  if (typeof e.name === 'string' && /^KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|Lock|NonRetriable)?Error$/.test(e.name) && e.name !== 'KafkaJSNonRetriableError') {
-    return true;
-  }
+  if (typeof e.name === 'string' && TRANSIENT_KAFKA_NAMES.has(e.name)) return true;
   if (typeof e.code === 'string') {
     if (TRANSIENT_NODE_CODES.has(e.code) || TRANSIENT_PG_CODES.has(e.code)) return true;
     if (e.code.length === 5 && TRANSIENT_PG_CLASSES.some((c) => (e.code as string).startsWith(c))) return true;
