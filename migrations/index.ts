@@ -2,9 +2,18 @@ import { Schemas1764150000000 } from './1764150000000-schemas.js';
 import { MarketSpotPriceTicks1764150001000 } from './1764150001000-market-spot-price-ticks.js';
 import { MarketIngest1764160000000 } from './1764160000000-market-ingest.js';
 import { GatewayMarketViews1764170000000 } from './1764170000000-gateway-market-views.js';
+import { MatchingBook1764180000000 } from './1764180000000-matching-book.js';
+import { GatewayJobs1764180001000 } from './1764180001000-gateway-jobs.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
-export const migrations = [Schemas1764150000000, MarketSpotPriceTicks1764150001000, MarketIngest1764160000000, GatewayMarketViews1764170000000];
+export const migrations = [
+  Schemas1764150000000,
+  MarketSpotPriceTicks1764150001000,
+  MarketIngest1764160000000,
+  GatewayMarketViews1764170000000,
+  MatchingBook1764180000000,
+  GatewayJobs1764180001000,
+];
 
 export { allEntities } from './entities.js';
 export { runMigrations, checkDrift, ensureDatabase } from './migrator.js';

@@ -36,6 +36,7 @@ check "lint" npx eslint --max-warnings 0 .
 check "test database from the migrations" reset_test_db
 check "entities and migrations agree (drift)" node dist/migrations/cli.js drift
 export KAFKA_CLIENT_ID="${KAFKA_CLIENT_ID:-spotgrid-test}"
+export QUEUE_PREFIX="${QUEUE_PREFIX:-spotgrid-test}"
 check "test consumer groups skip the broker's backlog" node dist/test/support/skip-backlog.js
 if docker compose version >/dev/null 2>&1; then
   check "docker-compose.yml parses" docker compose -f docker-compose.yml config --quiet

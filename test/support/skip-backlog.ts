@@ -4,10 +4,12 @@
  * left on the shared local broker. The groups get committed offsets on every partition, so a
  * service killed and restarted by a test resumes exactly where it was.
  */
+import { Queue } from 'bullmq';
 import kafkajs from 'kafkajs';
-import { ALL_TOPICS } from '#contracts';
+import { ALL_TOPICS, QueueName } from '#contracts';
 import { ensureTopics } from '#messaging';
 import { parseConfig } from '#platform';
+import { bullConnectionOf } from '#runtime';
 
 const { Kafka, logLevel } = kafkajs;
 const config = parseConfig(process.env);
@@ -43,6 +45,12 @@ await Promise.all(
     await consumer.disconnect();
   }),
 );
+// The test queues start empty too: no job of an earlier run is picked up by this one.
+for (const name of Object.values(QueueName)) {
+  const queue = new Queue(name, { connection: bullConnectionOf(config), prefix: config.QUEUE_PREFIX });
+  await queue.obliterate({ force: true });
+  await queue.close();
+}
 process.stdout.write(`skip-backlog: ${apps.length} test consumer groups start at the end of ${ALL_TOPICS.length} topics\n`);
 // A consumer's fetch loop may still hold a timer after disconnect; this script is done.
 process.exit(0);

@@ -1,2 +1,4 @@
-/** The tables gateway owns beyond its inbox and outbox; they come with the issues that need them. */
-export const gatewayEntities = [];
+import { JobEntity, JobEventEntity } from './jobs/job.entities.js';
+
+/** The tables gateway owns beyond its inbox and outbox (market and matching are read through views). */
+export const gatewayEntities = [JobEntity, JobEventEntity];

@@ -1,2 +1,4 @@
-/** The tables matching-engine owns beyond its inbox and outbox; they come with the issues that need them. */
-export const matchingEngineEntities = [];
+import { MatchingAllocationEntity, MatchingOfferEntity, MatchingOrderEntity } from './book/book.entities.js';
+
+/** The tables matching-engine owns beyond its inbox and outbox. */
+export const matchingEngineEntities = [MatchingOfferEntity, MatchingOrderEntity, MatchingAllocationEntity];

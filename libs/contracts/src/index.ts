@@ -3,3 +3,5 @@ export * from './primitives.js';
 export * from './market.js';
 export * from './registry.js';
 export * from './signing.js';
+export * from './jobs.js';
+export * from './queues.js';

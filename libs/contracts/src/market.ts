@@ -9,6 +9,17 @@ import {
   sequenceNumber,
 } from './primitives.js';
 
+/** What a job's constraints can select on, besides region and provider. */
+export const offerAttributesSchema = z
+  .object({
+    tier: z.enum(['spot', 'on-demand']),
+    interruptible: z.boolean(),
+    dataPolicy: z.enum(['no-retention', 'retention-30d', 'training-allowed']),
+    hardware: z.string().min(1).max(64).regex(/^[\x20-\x7E]+$/, 'printable ASCII'),
+  })
+  .strict();
+export type OfferAttributes = z.infer<typeof offerAttributesSchema>;
+
 /** `market.spot-prices.v1`: one provider offer's price and capacity, from `validFrom`. Key `providerId:offerId`. */
 export const spotPriceTickSchema = z
   .object({
@@ -29,14 +40,7 @@ export const spotPriceTickSchema = z
     capacity: nonNegativeDecimalString,
     validFrom: isoInstant,
     validUntil: isoInstant,
-    attributes: z
-      .object({
-        tier: z.enum(['spot', 'on-demand']),
-        interruptible: z.boolean(),
-        dataPolicy: z.enum(['no-retention', 'retention-30d', 'training-allowed']),
-        hardware: z.string().min(1).max(64).regex(/^[\x20-\x7E]+$/, 'printable ASCII'),
-      })
-      .strict(),
+    attributes: offerAttributesSchema,
     publishedAt: isoInstant,
   })
   .strict()
@@ -93,6 +97,13 @@ export const quoteSchema = z
     effectiveNanoUsd: z.string().regex(/^-?\d+$/),
     capacity: nonNegativeDecimalString,
     validUntil: isoInstant,
+    /**
+     * The price holds until this instant: the end of the tariff slot it was computed with (null
+     * when the energy is included). A new quote follows at that boundary; a buyer must not pay
+     * this price after it.
+     */
+    pricedUntil: isoInstant.nullable(),
+    attributes: offerAttributesSchema,
     asOf: isoInstant,
     sources: z
       .object({ tickSeq: sequenceNumber, tariffSeq: sequenceNumber.nullable(), fxAsOf: isoInstant.nullable() })

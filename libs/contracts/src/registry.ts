@@ -1,4 +1,5 @@
 import { type z } from 'zod';
+import { allocationSchema, jobEventSchema } from './jobs.js';
 import { energyTariffSchema, fxRateSchema, quoteSchema, spotPriceTickSchema } from './market.js';
 import { Topic, type TopicName } from './topics.js';
 
@@ -50,7 +51,23 @@ export const contracts = {
     topic: Topic.Quotes,
     schema: quoteSchema,
     key: (m) => m.instrument,
-    messageId: (m) => `${m.providerId}:${m.offerId}:${m.sources.tickSeq}:${m.sources.tariffSeq ?? '-'}:${m.sources.fxAsOf ?? '-'}`,
+    // The instant priced, not only the sources: a tariff slot boundary re-prices from the same
+    // publication, and that new price is a new message.
+    messageId: (m) => `${m.providerId}:${m.offerId}:${m.sources.tickSeq}:${m.asOf}`,
+    idempotence: 'inbox',
+  }),
+  [Topic.Allocations]: contract({
+    topic: Topic.Allocations,
+    schema: allocationSchema,
+    key: (m) => m.jobId,
+    messageId: (m) => m.allocationId,
+    idempotence: 'inbox',
+  }),
+  [Topic.JobEvents]: contract({
+    topic: Topic.JobEvents,
+    schema: jobEventSchema,
+    key: (m) => m.jobId,
+    messageId: (m) => m.eventId,
     idempotence: 'inbox',
   }),
 } as const;

@@ -101,6 +101,25 @@ export class OrderBook {
     return this.restingBids.get(id)?.remaining;
   }
 
+  /**
+   * The arrival rank of a resting ask: it changes exactly when a replacement loses time priority,
+   * which is what a caller persisting the book needs to rebuild it in the same order.
+   */
+  askSeq(id: string): number | undefined {
+    return this.asks.get(id)?.seq;
+  }
+
+  /** What a resting ask has left, or undefined when it is not in the book. */
+  askRemaining(id: string): bigint | undefined {
+    return this.asks.get(id)?.remaining;
+  }
+
+  /** The price of the best ask this bid could take now (within its limit), without touching the book. */
+  bestPriceFor(bid: Bid, now: number): bigint | undefined {
+    for (const node of this.eligibleAsks(bid, now)) return node.price;
+    return undefined;
+  }
+
   /** The best ask in force in a region (or anywhere). */
   bestAsk(now: number, region?: string): { ask: Ask; remaining: bigint } | undefined {
     let best: Node<Ask> | undefined;

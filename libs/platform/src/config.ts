@@ -51,6 +51,8 @@ export const configSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']),
   KAFKA_BROKERS: brokerList,
   KAFKA_CLIENT_ID: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes').default('spotgrid'),
+  /** Namespace of the BullMQ queues in Redis, so environments sharing a Redis never share a queue. */
+  QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes').default('spotgrid'),
   /** Partitions for topics the apps create on start (the broker keeps what already exists). */
   KAFKA_TOPIC_PARTITIONS: positiveInt.max(256).default(6),
   KAFKA_REPLICATION_FACTOR: positiveInt.max(7).default(1),
@@ -65,6 +67,10 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   /** Upper bound of the back-off between retries of a transient failure (database or broker down). */
   RETRY_MAX_BACKOFF_MS: positiveInt.max(300_000).default(5_000),
+  /** The platform's fee on each allocation, in basis points of its amount (200 = 2%). */
+  PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(5_000).default(200),
+  /** Jobs the matching engine's BullMQ worker takes at once (they are written in groups). */
+  MATCHING_CONCURRENCY: positiveInt.max(2_000).default(256),
   /** Log each HTTP request (health probes are never logged). */
   HTTP_LOG_REQUESTS: flag.default(false),
 });

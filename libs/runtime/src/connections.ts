@@ -30,3 +30,26 @@ export function createRedis(config: Config, name: string): Redis {
     retryStrategy: (times) => Math.min(100 * 2 ** times, config.RETRY_MAX_BACKOFF_MS),
   });
 }
+
+/** BullMQ connection options from REDIS_URL (BullMQ opens its own connections: workers block). */
+export function bullConnectionOf(config: Config): {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db: number;
+  tls?: object;
+  maxRetriesPerRequest: null;
+} {
+  const url = new URL(config.REDIS_URL);
+  const db = Number(url.pathname.replace('/', '') || '0');
+  return {
+    host: url.hostname,
+    port: Number(url.port || '6379'),
+    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+    db: Number.isInteger(db) ? db : 0,
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+  };
+}

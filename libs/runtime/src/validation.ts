@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { ProblemException } from './problem.filter.js';
 
 /** Parses a request part with a schema, or answers 400 with every problem, by path. */
-export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' | 'path'): z.infer<S> {
+export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' | 'path' | 'header'): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   throw new ProblemException({

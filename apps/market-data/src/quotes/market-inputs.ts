@@ -1,3 +1,5 @@
+import type { OfferAttributes } from '#contracts';
+
 /** An offer's current state, as market-data keeps it in `market.offers`. */
 export interface OfferState {
   readonly providerId: string;
@@ -13,6 +15,7 @@ export interface OfferState {
   readonly capacity: string;
   readonly validFrom: Date;
   readonly validUntil: Date;
+  readonly attributes: OfferAttributes;
 }
 
 /** The tariff slot in force for a zone at the quoting instant. */
@@ -23,14 +26,10 @@ export interface CurrentSlot {
   readonly currency: string;
   readonly unit: 'kWh' | 'MWh';
   readonly seq: number;
+  /** The slot's end: the quote's price holds until then. */
+  readonly end: Date;
 }
 
-/** An FX rate in force: one `base` costs `rate` `quote`. */
-export interface FxInForce {
-  readonly base: string;
-  readonly quote: string;
-  readonly rate: string;
-  readonly asOf: Date;
-}
+export type { FxInForce } from '#pricing';
 
 export const offerKey = (o: { providerId: string; offerId: string }): string => `${o.providerId}\u0000${o.offerId}`;

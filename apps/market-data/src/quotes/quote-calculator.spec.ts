@@ -17,10 +17,11 @@ const offer = (patch: Partial<OfferState> = {}): OfferState => ({
   capacity: '10',
   validFrom: new Date('2026-11-26T00:00:00Z'),
   validUntil: new Date('2026-11-27T00:00:00Z'),
+  attributes: { tier: 'spot', interruptible: false, dataPolicy: 'no-retention', hardware: 'H100 SXM' },
   ...patch,
 });
 const gbp: FxInForce = { base: 'GBP', quote: 'USD', rate: '1.25', asOf: new Date('2026-11-26T09:00:00Z') };
-const slot = (price: string): Map<string, CurrentSlot> => new Map([['octopus-agile-A', { zone: 'octopus-agile-A', kind: 'retail', price, currency: 'GBX', unit: 'kWh', seq: 20_418 }]]);
+const slot = (price: string): Map<string, CurrentSlot> => new Map([['octopus-agile-A', { zone: 'octopus-agile-A', kind: 'retail', price, currency: 'GBX', unit: 'kWh', seq: 20_418, end: new Date('2026-11-26T12:30:00Z') }]]);
 
 describe('computeQuotes', () => {
   it('prices energy from a pence tariff through the pound rate, exactly', () => {

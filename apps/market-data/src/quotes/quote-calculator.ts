@@ -1,39 +1,7 @@
 import type { Quote } from '#contracts';
-import { divideBy, effectivePrice, parseDecimal, SUBUNIT_CURRENCIES, type Decimal, type UsdRates } from '#pricing';
+import { effectivePrice, fxCurrencyOf, usdRatesFrom } from '#pricing';
 import type { CurrentSlot, FxInForce, OfferState } from './market-inputs.js';
 
-/** Digits kept when an FX rate is only known the other way round (USD→X) and must be inverted. */
-const INVERSE_RATE_DIGITS = 18;
-
-/**
- * USD value of one unit of each currency, from the rates in force. A direct X→USD rate wins over
- * an inverted USD→X one; the as-of of the newest rate used is reported as the quote's FX source.
- */
-export function usdRatesFrom(rates: readonly FxInForce[]): { rates: UsdRates; asOf: Map<string, Date> } {
-  const out = new Map<string, Decimal>();
-  const asOf = new Map<string, Date>();
-  for (const r of rates) {
-    if (r.quote === 'USD' && r.base !== 'USD') {
-      out.set(r.base, parseDecimal(r.rate));
-      asOf.set(r.base, r.asOf);
-    }
-  }
-  for (const r of rates) {
-    if (r.base === 'USD' && r.quote !== 'USD' && !out.has(r.quote)) {
-      // 1 / rate, exactly enough for nano-USD prices of any sensible size.
-      const rate = parseDecimal(r.rate);
-      out.set(r.quote, divideBy({ coefficient: 10n ** BigInt(rate.exponent), exponent: 0 }, rate.coefficient, INVERSE_RATE_DIGITS));
-      asOf.set(r.quote, r.asOf);
-    }
-  }
-  return { rates: out, asOf };
-}
-
-/** Currencies whose USD rate a price in `currency` needs (pence go through pounds). */
-export function fxCurrencyOf(currency: string): string | undefined {
-  const base = SUBUNIT_CURRENCIES[currency]?.of ?? currency;
-  return base === 'USD' ? undefined : base;
-}
 
 export type QuoteOutcome =
   | { readonly ok: true; readonly quote: Quote }
@@ -71,6 +39,8 @@ export function computeQuotes(
         effectiveNanoUsd: price.effectiveNanoUsd.toString(),
         capacity: offer.capacity,
         validUntil: offer.validUntil.toISOString(),
+        pricedUntil: slot === undefined ? null : slot.end.toISOString(),
+        attributes: offer.attributes,
         asOf: now.toISOString(),
         sources: {
           tickSeq: offer.lastSeq,

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { OfferAttributes } from '#contracts';
 import { AppSchema, bigintColumn, numericColumn } from '#persistence';
 
 /** The effective price of each offer now, in nano-USD per unit, as last published. */
@@ -34,6 +35,12 @@ export class QuoteEntity {
 
   @Column({ name: 'valid_until', type: 'timestamptz' })
   validUntil!: Date;
+
+  @Column({ name: 'priced_until', type: 'timestamptz', nullable: true })
+  pricedUntil!: Date | null;
+
+  @Column({ type: 'jsonb' })
+  attributes!: OfferAttributes;
 
   @Column({ name: 'as_of', type: 'timestamptz' })
   asOf!: Date;

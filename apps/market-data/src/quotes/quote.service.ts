@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { EntityManager } from 'typeorm';
-import { Topic, type Quote } from '#contracts';
+import { Topic, type OfferAttributes, type Quote } from '#contracts';
 import { encodeMessage } from '#messaging';
 import { AppSchema } from '#persistence';
 import { LOGGER } from '#runtime';
 import { marketMetrics } from '../market.metrics.js';
-import { computeQuotes, fxCurrencyOf } from './quote-calculator.js';
+import { fxCurrencyOf } from '#pricing';
+import { computeQuotes } from './quote-calculator.js';
 import type { CurrentSlot, FxInForce, OfferState } from './market-inputs.js';
 
 /** Most offers one recomputation looks at (a full sweep after a tariff or FX change). */
@@ -26,6 +27,7 @@ interface OfferRow {
   capacity: string;
   valid_from: Date;
   valid_until: Date;
+  attributes: OfferAttributes;
 }
 
 function rowOf(q: Quote) {
@@ -40,6 +42,8 @@ function rowOf(q: Quote) {
     effective_nano_usd: q.effectiveNanoUsd,
     capacity: q.capacity,
     valid_until: q.validUntil,
+    priced_until: q.pricedUntil,
+    attributes: q.attributes,
     as_of: q.asOf,
     tick_seq: q.sources.tickSeq,
     tariff_seq: q.sources.tariffSeq,
@@ -62,11 +66,12 @@ export function offerFromRow(r: OfferRow): OfferState {
     capacity: r.capacity,
     validFrom: r.valid_from,
     validUntil: r.valid_until,
+    attributes: r.attributes,
   };
 }
 
 const OFFER_COLUMNS = `provider_id, offer_id, last_seq, instrument, region, grid_zone, price, currency,
-  energy_kwh_per_unit, energy_included, capacity, valid_from, valid_until`;
+  energy_kwh_per_unit, energy_included, capacity, valid_from, valid_until, attributes`;
 
 /**
  * Keeps `market.quotes` equal to the effective price of every offer in force, and publishes a
@@ -128,22 +133,24 @@ export class QuoteService {
       `WITH input AS (
          SELECT * FROM json_to_recordset($1::json) AS x(
            provider_id text, offer_id text, instrument text, region text, grid_zone text, compute_nano_usd bigint,
-           energy_nano_usd bigint, effective_nano_usd bigint, capacity numeric, valid_until timestamptz, as_of timestamptz,
+           energy_nano_usd bigint, effective_nano_usd bigint, capacity numeric, valid_until timestamptz, priced_until timestamptz, attributes jsonb, as_of timestamptz,
            tick_seq bigint, tariff_seq bigint, fx_as_of timestamptz, key text, value text, headers jsonb)
        ), changed AS (
          INSERT INTO "${AppSchema.Market}".quotes AS q
            (provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
-            capacity, valid_until, as_of, tick_seq, tariff_seq, fx_as_of)
+            capacity, valid_until, priced_until, attributes, as_of, tick_seq, tariff_seq, fx_as_of)
          SELECT provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
-                capacity, valid_until, as_of, tick_seq, tariff_seq, fx_as_of FROM input
+                capacity, valid_until, priced_until, attributes, as_of, tick_seq, tariff_seq, fx_as_of FROM input
          ON CONFLICT (provider_id, offer_id) DO UPDATE SET
            instrument = excluded.instrument, region = excluded.region, grid_zone = excluded.grid_zone,
            compute_nano_usd = excluded.compute_nano_usd, energy_nano_usd = excluded.energy_nano_usd,
            effective_nano_usd = excluded.effective_nano_usd, capacity = excluded.capacity, valid_until = excluded.valid_until,
+           priced_until = excluded.priced_until, attributes = excluded.attributes,
            as_of = excluded.as_of, tick_seq = excluded.tick_seq, tariff_seq = excluded.tariff_seq, fx_as_of = excluded.fx_as_of
-         WHERE (q.compute_nano_usd, q.energy_nano_usd, q.effective_nano_usd, q.capacity, q.valid_until, q.tick_seq)
+         WHERE (q.compute_nano_usd, q.energy_nano_usd, q.effective_nano_usd, q.capacity, q.valid_until, q.priced_until, q.tick_seq)
                IS DISTINCT FROM
-               (excluded.compute_nano_usd, excluded.energy_nano_usd, excluded.effective_nano_usd, excluded.capacity, excluded.valid_until, excluded.tick_seq)
+               (excluded.compute_nano_usd, excluded.energy_nano_usd, excluded.effective_nano_usd, excluded.capacity, excluded.valid_until,
+                excluded.priced_until, excluded.tick_seq)
          RETURNING provider_id, offer_id
        ), queued AS (
          INSERT INTO "${AppSchema.Market}".outbox (topic, key, value, headers)
@@ -162,14 +169,14 @@ export class QuoteService {
   /** The slot in force per zone; real-time beats day-ahead beats retail where several exist. */
   private async currentSlots(manager: EntityManager, zones: readonly string[], now: Date): Promise<Map<string, CurrentSlot>> {
     if (zones.length === 0) return new Map();
-    const rows: { zone: string; kind: string; price: string; currency: string; unit: 'kWh' | 'MWh'; seq: string }[] = await manager.query(
-      `SELECT DISTINCT ON (zone) zone, kind, price, currency, unit, seq
+    const rows: { zone: string; kind: string; price: string; currency: string; unit: 'kWh' | 'MWh'; seq: string; slot_end: Date }[] = await manager.query(
+      `SELECT DISTINCT ON (zone) zone, kind, price, currency, unit, seq, slot_end
          FROM "${AppSchema.Market}".tariff_slots
         WHERE zone = ANY($1) AND slot_start <= $2 AND slot_end > $2
         ORDER BY zone, CASE kind WHEN 'real-time' THEN 0 WHEN 'day-ahead' THEN 1 ELSE 2 END, slot_start DESC`,
       [zones, now],
     );
-    return new Map(rows.map((r) => [r.zone, { zone: r.zone, kind: r.kind, price: r.price, currency: r.currency, unit: r.unit, seq: Number(r.seq) }]));
+    return new Map(rows.map((r) => [r.zone, { zone: r.zone, kind: r.kind, price: r.price, currency: r.currency, unit: r.unit, seq: Number(r.seq), end: r.slot_end }]));
   }
 
   private async fxInForce(manager: EntityManager, currencies: readonly string[], now: Date): Promise<FxInForce[]> {

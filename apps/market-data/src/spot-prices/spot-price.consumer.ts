@@ -165,5 +165,6 @@ function offerStateOf(t: SpotPriceTick): OfferState {
     capacity: t.capacity,
     validFrom: new Date(t.validFrom),
     validUntil: new Date(t.validUntil),
+    attributes: t.attributes,
   };
 }

@@ -1,0 +1,211 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { DEFAULT_JOB_OPTIONS, MatchingJobName, queueJobs, QueueName, Topic, type JobEvent, type Order } from '#contracts';
+import { encodeMessage, enqueueOutbox } from '#messaging';
+import { AppSchema } from '#persistence';
+import {
+  DecimalError,
+  parseDecimal,
+  parseQuantityMicro,
+  toAtomicExact,
+  USD_SCALE,
+  worstCaseFeeNanoUsd,
+  worstCaseNanoUsd,
+} from '#pricing';
+import { CONFIG, LOGGER, ProblemException, type Config } from '#runtime';
+import { FUNDS_CHECK, type FundsCheck } from './funds.js';
+import { JobLimits, type JobRequest } from './job.request.js';
+import { JOB_COLUMNS, orderOf, type JobRow } from './job.view.js';
+import { MarketSnapshot } from './market-snapshot.js';
+import { eligibleOffers, forecast, unsatisfiable } from './pre-trade.js';
+
+const G = AppSchema.Gateway;
+const matching = queueJobs[QueueName.Matching];
+
+/** JSON with object keys sorted, so the same request always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function requestHash(request: JobRequest): string {
+  return createHash('sha256').update(canonical(request)).digest('hex');
+}
+
+function unprocessable(title: string, detail: string): ProblemException {
+  return new ProblemException({ title, status: 422, detail });
+}
+
+/** The checks that need no database: amounts, the work against the instrument, the time window. */
+export function termsOf(req: JobRequest, now: number) {
+  let quantityMicro: bigint;
+  let limitNanoUsd: bigint;
+  try {
+    quantityMicro = parseQuantityMicro(req.quantity);
+  } catch (error) {
+    if (error instanceof DecimalError) throw new ProblemException({ title: 'invalid body', status: 400, detail: `quantity: ${error.message}` });
+    throw error;
+  }
+  try {
+    limitNanoUsd = toAtomicExact(parseDecimal(req.limitPrice), USD_SCALE);
+  } catch (error) {
+    if (error instanceof DecimalError) throw new ProblemException({ title: 'invalid body', status: 400, detail: `limitPrice: at most ${USD_SCALE} decimal places` });
+    throw error;
+  }
+  if (quantityMicro > JobLimits.maxQuantity * 1_000_000n) throw unprocessable('job too large', `quantity is at most ${JobLimits.maxQuantity} units per job`);
+
+  const work = req.work;
+  if (req.instrument.startsWith('gpu:')) {
+    if (work.type !== 'gpu-hours') throw unprocessable('work does not fit the instrument', `${req.instrument} is sold in GPU-hours: send work {type: "gpu-hours", hours}`);
+    if (parseQuantityMicro(work.hours) !== quantityMicro) throw unprocessable('work does not fit the instrument', `work.hours (${work.hours}) must equal quantity (${req.quantity})`);
+  } else {
+    const model = req.instrument.slice('model:'.length);
+    if (work.type !== 'requests') throw unprocessable('work does not fit the instrument', `${req.instrument} is sold in tokens: send work {type: "requests", requests: [...]}`);
+    const other = work.requests.find((r) => r.body.model !== model);
+    if (other !== undefined) throw unprocessable('work does not fit the instrument', `request ${other.custom_id} asks for model ${other.body.model}, not ${model}`);
+  }
+
+  const deadline = Date.parse(req.deadline);
+  const earliestStart = req.earliestStart === undefined ? now : Math.max(now, Date.parse(req.earliestStart));
+  const latestStart = deadline - req.runtimeSeconds * 1_000;
+  if (deadline > now + JobLimits.maxHorizonDays * 86_400_000) throw unprocessable('deadline too far', `the deadline may be at most ${JobLimits.maxHorizonDays} days ahead`);
+  if (latestStart <= now) throw unprocessable('deadline cannot be met', `a runtime of ${req.runtimeSeconds} s from now ends after the deadline ${req.deadline}`);
+  if (latestStart < earliestStart) throw unprocessable('deadline cannot be met', `a runtime of ${req.runtimeSeconds} s from the earliest start ends after the deadline`);
+  return { quantityMicro, limitNanoUsd, deadline, earliestStart, latestStart };
+}
+
+/**
+ * Job intake: validate, check the market can serve it at all, forecast, reserve the worst case,
+ * store the job with its `submitted` event (one transaction), then queue it for the matching
+ * engine under a deterministic id. A crash between the commit and the queue is repaired by the
+ * sweeper, which re-queues what the engine has not acknowledged; the engine ignores a second copy.
+ */
+@Injectable()
+export class JobIntake {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly market: MarketSnapshot,
+    @InjectQueue(QueueName.Matching) private readonly queue: Queue,
+    @Inject(FUNDS_CHECK) private readonly funds: FundsCheck,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async submit(customerId: string, idempotencyKey: string, req: JobRequest): Promise<{ job: JobRow; replayed: boolean }> {
+    const hash = requestHash(req);
+    const earlier = await this.byKey(customerId, idempotencyKey);
+    if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
+
+    const now = Date.now();
+    const terms = termsOf(req, now);
+    let snapshot = await this.market.get();
+    // A refusal is never based on a cached view: the offer may have arrived within the last second.
+    if (unsatisfiable(snapshot, req.instrument, req.constraints, now) !== undefined) snapshot = await this.market.get(0);
+    const why = unsatisfiable(snapshot, req.instrument, req.constraints, now);
+    if (why !== undefined) throw unprocessable('constraints cannot be met', why);
+    const slots = req.deferrable ? forecast(snapshot, eligibleOffers(snapshot, req.instrument, req.constraints, now), now, terms.latestStart) : [];
+
+    const worst = worstCaseNanoUsd(terms.quantityMicro, terms.limitNanoUsd);
+    const hold = worst + worstCaseFeeNanoUsd(worst, this.config.PLATFORM_FEE_BPS);
+    const jobId = randomUUID();
+    const funds = await this.funds.reserve({ customerId, jobId, amountNanoUsd: hold });
+    if (!funds.ok) {
+      throw new ProblemException({
+        title: 'insufficient funds',
+        status: 402,
+        detail: `the job's worst case is ${hold} nano-USD (quantity × limit + fee); ${funds.availableNanoUsd} nano-USD is available`,
+      });
+    }
+
+    const submittedAt = new Date(now);
+    const inserted = await this.dataSource.transaction(async (manager) => {
+      const rows: JobRow[] = await manager.query(
+        `INSERT INTO "${G}".jobs (job_id, customer_id, idempotency_key, request_hash, instrument, quantity, limit_nano_usd, allow_split,
+                constraints, earliest_start, deadline, latest_start, runtime_seconds, may_defer, work, forecast, hold_nano_usd, status,
+                created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'submitted', $18, $18)
+         ON CONFLICT (customer_id, idempotency_key) DO NOTHING
+         RETURNING ${JOB_COLUMNS}`,
+        [
+          jobId, customerId, idempotencyKey, hash, req.instrument, req.quantity, terms.limitNanoUsd.toString(), req.allowSplit,
+          JSON.stringify(req.constraints), new Date(terms.earliestStart), new Date(terms.deadline), new Date(terms.latestStart),
+          req.runtimeSeconds, req.deferrable, JSON.stringify(req.work), JSON.stringify(slots), hold.toString(), submittedAt,
+        ],
+      );
+      const job = rows[0];
+      if (job === undefined) return undefined; // the same key, committed by a concurrent request
+      const event: JobEvent = {
+        eventId: `${jobId}.0`,
+        jobId,
+        customerId,
+        type: 'submitted',
+        status: 'submitted',
+        reason: null,
+        quantity: req.quantity,
+        filledQuantity: '0',
+        allocationIds: [],
+        until: null,
+        at: submittedAt.toISOString(),
+      };
+      await manager.query(
+        `INSERT INTO "${G}".job_events (event_id, job_id, type, status, reason, filled_quantity, allocation_ids, until, at)
+         VALUES ($1, $2, 'submitted', 'submitted', NULL, 0, '[]'::jsonb, NULL, $3)`,
+        [event.eventId, jobId, submittedAt],
+      );
+      await enqueueOutbox(manager, G, [encodeMessage(Topic.JobEvents, event)]);
+      return job;
+    });
+    if (inserted === undefined) {
+      const winner = await this.byKey(customerId, idempotencyKey);
+      if (winner === undefined) throw new Error('idempotency conflict without a stored job');
+      return { job: this.replay(winner, hash), replayed: true };
+    }
+    await this.enqueueSubmit(orderOf(inserted));
+    return { job: inserted, replayed: false };
+  }
+
+  /** Queues a job for matching; a failure is logged and left to the sweeper (the job is stored). */
+  async enqueueSubmit(order: Order): Promise<void> {
+    try {
+      await this.queue.add(MatchingJobName.Submit, order, { ...DEFAULT_JOB_OPTIONS, jobId: matching[MatchingJobName.Submit].jobId(order) });
+    } catch (error) {
+      this.logger.warn({ err: error, jobId: order.jobId }, 'could not queue the job yet; the sweeper will');
+    }
+  }
+
+  async enqueueCancel(order: Order, reason: string, requestedAt: Date): Promise<void> {
+    const payload = { order, reason, requestedAt: requestedAt.toISOString() };
+    try {
+      await this.queue.add(MatchingJobName.Cancel, payload, { ...DEFAULT_JOB_OPTIONS, jobId: matching[MatchingJobName.Cancel].jobId(payload) });
+    } catch (error) {
+      this.logger.warn({ err: error, jobId: order.jobId }, 'could not queue the cancel yet; the sweeper will');
+    }
+  }
+
+  private async byKey(customerId: string, idempotencyKey: string): Promise<JobRow | undefined> {
+    const rows: JobRow[] = await this.dataSource.query(`SELECT ${JOB_COLUMNS} FROM "${G}".jobs WHERE customer_id = $1 AND idempotency_key = $2`, [
+      customerId,
+      idempotencyKey,
+    ]);
+    return rows[0];
+  }
+
+  private replay(job: JobRow, hash: string): JobRow {
+    if (job.request_hash !== hash) {
+      throw new ProblemException({
+        title: 'idempotency key reused',
+        status: 409,
+        detail: `this Idempotency-Key was used for job ${job.job_id} with a different request; use a new key for a new job`,
+      });
+    }
+    return job;
+  }
+}

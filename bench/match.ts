@@ -1,0 +1,221 @@
+/**
+ * bench:match — a job submitted over HTTP to its allocation on Kafka, on the real stack, with
+ * market-data, the matching engine and the gateway each running as their own process.
+ *
+ *   1. capacity: signed ticks for PROVIDERS × REGIONS offers of one instrument, plenty of it;
+ *   2. load: jobs POSTed at a fixed rate (open loop: a slow answer does not slow the sender),
+ *      each timed from the moment its request is sent to the moment its allocation is read
+ *      from market.allocations.v1;
+ *   3. baseline, same run and rate: a message produced to Kafka and read back by a consumer,
+ *      the floor of any path that ends on Kafka on this machine.
+ *
+ * Budget (DESIGN.md 14): p99 <= 50 ms at 1,000 jobs/s when capacity exists.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Allocation, type SpotPriceTick } from '#contracts';
+import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
+import { runMigrations } from '#migrations';
+import { parseConfig } from '#platform';
+import { fmt, freshDatabase, peakRssMiB, percentile, startService, waitReady } from './support.js';
+
+const RATE = Number(process.env['BENCH_RATE'] ?? 1_000);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 1_000);
+const PROVIDERS = 5;
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-south-1'];
+const INSTRUMENT = 'gpu:bench-h100';
+const PORTS = { gateway: 3911, 'market-data': 3912, 'matching-engine': 3913 };
+
+const run = `benchm${Date.now().toString(36)}`;
+const databaseUrl = await freshDatabase('spotgrid_bench_match');
+const env = {
+  DATABASE_URL: databaseUrl,
+  KAFKA_CLIENT_ID: run,
+  QUEUE_PREFIX: run,
+  NODE_ENV: 'test',
+  GATEWAY_PORT: String(PORTS.gateway),
+  MARKET_DATA_PORT: String(PORTS['market-data']),
+  MATCHING_ENGINE_PORT: String(PORTS['matching-engine']),
+};
+const config = parseConfig({ ...process.env, ...env });
+await runMigrations(config);
+const kafka = createKafka(config, 'bench', pino({ level: 'silent' }));
+await ensureTopics(kafka, config);
+
+// New consumer groups start at the end of their topics: the bench sees only its own messages.
+const admin = kafka.admin();
+await admin.connect();
+async function startAtEnd(groupId: string, topic: string): Promise<void> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
+}
+for (const topic of [Topic.SpotPrices, Topic.EnergyTariffs, Topic.FxRates]) await startAtEnd(`${run}.market-data`, topic);
+await startAtEnd(`${run}.matching-engine`, Topic.Quotes);
+await startAtEnd(`${run}.gateway`, Topic.JobEvents);
+await startAtEnd(`${run}.probe`, Topic.Allocations);
+await admin.disconnect();
+
+const { default: pgm } = await import('pg');
+const db = new pgm.Client({ connectionString: databaseUrl });
+await db.connect();
+
+const services = (['market-data', 'matching-engine', 'gateway'] as const).map((app) => ({ app, child: startService(app, env) }));
+await Promise.all((Object.values(PORTS) as number[]).map((p) => waitReady(`http://127.0.0.1:${p}`)));
+
+// 1. Capacity: every offer holds far more than the run can take.
+const producer = createIdempotentProducer(kafka);
+await producer.connect();
+const now = Date.now();
+const ticks: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
+for (let p = 0; p < PROVIDERS; p += 1) {
+  const provider = `bench-match-p${p}`;
+  const key = { keyId: `fk_${run}_${p}`, secret: randomBytes(24).toString('hex') };
+  await db.query('INSERT INTO market.feed_keys (key_id, provider_id, secret) VALUES ($1, $2, $3)', [key.keyId, provider, key.secret]);
+  REGIONS.forEach((region, r) => {
+    const tick: SpotPriceTick = {
+      providerId: provider,
+      offerId: `${region}-1`,
+      seq: 1,
+      instrument: INSTRUMENT,
+      region,
+      gridZone: 'PJM',
+      price: `2.${String(10 + p * 7 + r).padStart(2, '0')}`,
+      currency: 'USD',
+      energyKwhPerUnit: '0.7',
+      energyIncluded: true,
+      capacity: '10000000',
+      validFrom: new Date(now - 60_000).toISOString(),
+      validUntil: new Date(now + 3 * 3_600_000).toISOString(),
+      attributes: { tier: 'spot', interruptible: false, dataPolicy: 'no-retention', hardware: 'H100-SXM' },
+      publishedAt: new Date(now).toISOString(),
+    };
+    const value = Buffer.from(JSON.stringify(tick));
+    ticks.push({ key: `${provider}:${tick.offerId}`, value, headers: { [KEY_ID_HEADER]: key.keyId, [SIGNATURE_HEADER]: signFeed(value, key.secret) } });
+  });
+}
+await producer.send({ topic: Topic.SpotPrices, messages: ticks });
+for (;;) {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM matching.offers');
+  if ((rows[0]?.n ?? 0) >= ticks.length) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+// The gateway's market view refreshes every second.
+await new Promise((r) => setTimeout(r, 1_200));
+
+// Allocations as they come out: arrival time per job.
+const allocatedAt = new Map<string, number>();
+const probe = kafka.consumer({ groupId: `${run}.probe`, maxWaitTimeInMs: 5 });
+await probe.connect();
+await probe.subscribe({ topic: Topic.Allocations });
+await probe.run({
+  eachMessage: async ({ message }) => {
+    const a = JSON.parse(message.value?.toString() ?? '{}') as Allocation;
+    if (!allocatedAt.has(a.jobId)) allocatedAt.set(a.jobId, performance.now());
+  },
+});
+
+const deadline = new Date(Date.now() + 3_600_000).toISOString();
+let failures = 0;
+async function submitOne(sentAt: Map<string, number>): Promise<void> {
+  const started = performance.now();
+  const res = await fetch(`http://127.0.0.1:${PORTS.gateway}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-customer-id': 'bench-customer', 'idempotency-key': randomUUID() },
+    body: JSON.stringify({ instrument: INSTRUMENT, quantity: '1', limitPrice: '5', deadline, runtimeSeconds: 60, deferrable: false, work: { type: 'gpu-hours', hours: '1' } }),
+  }).catch(() => undefined);
+  if (res?.status !== 201) {
+    failures += 1;
+    return;
+  }
+  const { id } = (await res.json()) as { id: string };
+  sentAt.set(id, started);
+}
+
+/** Sends `total` at `rate` per second, open loop, in 10 ms ticks. */
+async function drive(total: number, rate: number, sentAt: Map<string, number>): Promise<number> {
+  const t0 = performance.now();
+  const inFlight: Promise<void>[] = [];
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1_000) * rate) + 1);
+    for (; sent < due; sent += 1) inFlight.push(submitOne(sentAt));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await Promise.all(inFlight);
+  return (sent / (performance.now() - t0)) * 1_000;
+}
+
+async function settle(sentAt: Map<string, number>): Promise<void> {
+  const until = Date.now() + 60_000;
+  while ([...sentAt.keys()].some((id) => !allocatedAt.has(id)) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+}
+
+// 2. Warm-up (JIT, pools, BullMQ connections), then the measured run.
+const warm = new Map<string, number>();
+await drive(WARMUP, RATE, warm);
+await settle(warm);
+const sentAt = new Map<string, number>();
+const achieved = await drive(RATE * SECONDS, RATE, sentAt);
+await settle(sentAt);
+const latencies = [...sentAt].flatMap(([id, t]) => {
+  const at = allocatedAt.get(id);
+  return at === undefined ? [] : [at - t];
+});
+latencies.sort((a, b) => a - b);
+const missing = sentAt.size - latencies.length;
+const rss = services.map((s) => `${s.app} ${fmt(peakRssMiB(s.child.pid ?? 0), 0)}`).join(', ');
+await probe.disconnect();
+
+// 3. Baseline: produce → consume on Kafka at the same rate.
+const baseTopic = Topic.JobEvents;
+const baseline = kafka.consumer({ groupId: `${run}.baseline`, maxWaitTimeInMs: 5 });
+const admin2 = kafka.admin();
+await admin2.connect();
+const ends = await admin2.fetchTopicOffsets(baseTopic);
+await admin2.setOffsets({ groupId: `${run}.baseline`, topic: baseTopic, partitions: ends.map((o) => ({ partition: o.partition, offset: o.high })) });
+await admin2.disconnect();
+const seenAt = new Map<string, number>();
+await baseline.connect();
+await baseline.subscribe({ topic: baseTopic });
+await baseline.run({
+  eachMessage: async ({ message }) => {
+    const k = message.key?.toString() ?? '';
+    if (k.startsWith(run)) seenAt.set(k, performance.now());
+  },
+});
+await new Promise((r) => setTimeout(r, 2_000));
+const baseSent = new Map<string, number>();
+const baseTotal = RATE * Math.min(SECONDS, 5);
+const b0 = performance.now();
+const sends: Promise<unknown>[] = [];
+for (let i = 0; i < baseTotal; ) {
+  const due = Math.min(baseTotal, Math.floor(((performance.now() - b0) / 1_000) * RATE) + 1);
+  for (; i < due; i += 1) {
+    const key = `${run}-${i}`;
+    baseSent.set(key, performance.now());
+    sends.push(producer.send({ topic: baseTopic, acks: -1, messages: [{ key, value: Buffer.from('{}') }] }));
+  }
+  await new Promise((r) => setTimeout(r, 10));
+}
+await Promise.all(sends);
+const bEnd = Date.now() + 30_000;
+while (seenAt.size < baseTotal && Date.now() < bEnd) await new Promise((r) => setTimeout(r, 50));
+const baseLat = [...baseSent].flatMap(([k, t]) => (seenAt.has(k) ? [(seenAt.get(k) as number) - t] : [])).sort((a, b) => a - b);
+await baseline.disconnect();
+await producer.disconnect();
+await db.end();
+for (const s of services) s.child.kill('SIGTERM');
+
+const p = (xs: number[], q: number) => fmt(percentile(xs, q), 1);
+console.log(`
+bench:match — job over HTTP → allocation on Kafka (${RATE} jobs/s for ${SECONDS} s, after ${WARMUP} warm-up jobs)
+  sent ${sentAt.size + failures} jobs at ${fmt(achieved, 0)}/s; refused or failed ${failures}; never allocated ${missing}
+  latency ms          p50 ${p(latencies, 50)}   p90 ${p(latencies, 90)}   p99 ${p(latencies, 99)}   p99.9 ${p(latencies, 99.9)}   max ${fmt(latencies.at(-1) ?? NaN, 1)}
+  baseline (Kafka produce → consume, same rate)
+  latency ms          p50 ${p(baseLat, 50)}   p90 ${p(baseLat, 90)}   p99 ${p(baseLat, 99)}   p99.9 ${p(baseLat, 99.9)}
+  ratio p99 / baseline p99: ${fmt(percentile(latencies, 99) / percentile(baseLat, 99), 2)}×
+  budget p99 <= 50 ms: ${percentile(latencies, 99) <= 50 ? 'met' : 'NOT met'} (${fmt(percentile(latencies, 99) / 50, 2)}× the budget)
+  peak RSS MiB: ${rss}
+`);
+process.exit(0);
