@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { Effects, Market, type OfferQuote, type OrderSpec } from './market.js';
 import { planOrder } from './policy.js';
 
-const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
+// 2026-11-26T12:00:00Z, as a number: the core knows no clock, not even in its tests.
+const T0 = 1_795_694_400_000;
 const MIN = 60_000;
 const rules = { amount: (q: bigint, p: bigint) => (q * p) / 1_000_000n, fee: (a: bigint) => a / 50n };
 
