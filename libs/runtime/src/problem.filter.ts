@@ -1,5 +1,6 @@
 import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isTransientError } from '#persistence';
 import { createRootLogger } from '#platform';
 
 /** An RFC 9457 problem: every HTTP error of every service has this one shape. */
@@ -38,7 +39,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const res = http.getResponse<Response>();
     const req = http.getRequest<Request>();
     const problem = this.toProblem(exception);
-    if (problem.status >= 500) logger.error({ err: exception, method: req.method, url: req.originalUrl }, 'unhandled error');
+    if (problem.status === 503) {
+      logger.warn({ err: exception, method: req.method, url: req.originalUrl }, 'a dependency is unavailable; answered 503');
+      res.setHeader('Retry-After', '1');
+    } else if (problem.status >= 500) logger.error({ err: exception, method: req.method, url: req.originalUrl }, 'unhandled error');
     if (res.headersSent) return;
     res.status(problem.status).type('application/problem+json').json({ ...problem, instance: req.originalUrl });
   }
@@ -60,6 +64,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       const title = e.type === 'entity.too.large' ? 'body too large' : e.type === 'entity.parse.failed' ? 'malformed body' : 'bad request';
       return { type: `https://spotgrid.dev/problems/${slug(title)}`, title, status: e.status, detail: typeof e.message === 'string' && e.expose === true ? e.message : title };
+    }
+    // The database or Redis is down or saturated: nothing was written, and a retry may succeed.
+    if (isTransientError(exception)) {
+      return { type: 'https://spotgrid.dev/problems/unavailable', title: 'unavailable', status: 503, detail: 'a dependency is unavailable; nothing was changed; retry shortly' };
     }
     return { type: 'https://spotgrid.dev/problems/internal-error', title: 'internal error', status: 500, detail: 'the error was logged' };
   }

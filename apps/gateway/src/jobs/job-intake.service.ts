@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { DEFAULT_JOB_OPTIONS, MatchingJobName, queueJobs, QueueName, Topic, type JobEvent, type Order } from '#contracts';
-import { encodeMessage, enqueueOutbox } from '#messaging';
+import { encodeMessage } from '#messaging';
 import { AppSchema } from '#persistence';
 import {
   DecimalError,
@@ -101,16 +101,25 @@ export class JobIntake {
 
   async submit(customerId: string, idempotencyKey: string, req: JobRequest): Promise<{ job: JobRow; replayed: boolean }> {
     const hash = requestHash(req);
-    const earlier = await this.byKey(customerId, idempotencyKey);
-    if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
-
     const now = Date.now();
-    const terms = termsOf(req, now);
+    let terms: ReturnType<typeof termsOf>;
+    try {
+      terms = termsOf(req, now);
+    } catch (error) {
+      // A retry of an accepted job gets that job back, even once its terms no longer hold.
+      const earlier = await this.byKey(customerId, idempotencyKey);
+      if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
+      throw error;
+    }
     let snapshot = await this.market.get();
     // A refusal is never based on a cached view: the offer may have arrived within the last second.
     if (unsatisfiable(snapshot, req.instrument, req.constraints, now) !== undefined) snapshot = await this.market.get(0);
     const why = unsatisfiable(snapshot, req.instrument, req.constraints, now);
-    if (why !== undefined) throw unprocessable('constraints cannot be met', why);
+    if (why !== undefined) {
+      const earlier = await this.byKey(customerId, idempotencyKey);
+      if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
+      throw unprocessable('constraints cannot be met', why);
+    }
     const slots = req.deferrable ? forecast(snapshot, eligibleOffers(snapshot, req.instrument, req.constraints, now), now, terms.latestStart) : [];
 
     const worst = worstCaseNanoUsd(terms.quantityMicro, terms.limitNanoUsd);
@@ -126,47 +135,49 @@ export class JobIntake {
     }
 
     const submittedAt = new Date(now);
-    const inserted = await this.dataSource.transaction(async (manager) => {
-      const rows: JobRow[] = await manager.query(
-        `INSERT INTO "${G}".jobs (job_id, customer_id, idempotency_key, request_hash, instrument, quantity, limit_nano_usd, allow_split,
+    const event: JobEvent = {
+      eventId: `${jobId}.0`,
+      jobId,
+      customerId,
+      type: 'submitted',
+      status: 'submitted',
+      reason: null,
+      quantity: req.quantity,
+      filledQuantity: '0',
+      allocationIds: [],
+      until: null,
+      at: submittedAt.toISOString(),
+    };
+    const message = encodeMessage(Topic.JobEvents, event);
+    // One statement, so one round trip and atomic without a transaction: the job, its first
+    // event, and that event in the outbox, all or nothing. A key already used inserts nothing.
+    const rows: JobRow[] = await this.dataSource.query(
+      `WITH job AS (
+         INSERT INTO "${G}".jobs (job_id, customer_id, idempotency_key, request_hash, instrument, quantity, limit_nano_usd, allow_split,
                 constraints, earliest_start, deadline, latest_start, runtime_seconds, may_defer, work, forecast, hold_nano_usd, status,
                 created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'submitted', $18, $18)
          ON CONFLICT (customer_id, idempotency_key) DO NOTHING
-         RETURNING ${JOB_COLUMNS}`,
-        [
-          jobId, customerId, idempotencyKey, hash, req.instrument, req.quantity, terms.limitNanoUsd.toString(), req.allowSplit,
-          JSON.stringify(req.constraints), new Date(terms.earliestStart), new Date(terms.deadline), new Date(terms.latestStart),
-          req.runtimeSeconds, req.deferrable, JSON.stringify(req.work), JSON.stringify(slots), hold.toString(), submittedAt,
-        ],
-      );
-      const job = rows[0];
-      if (job === undefined) return undefined; // the same key, committed by a concurrent request
-      const event: JobEvent = {
-        eventId: `${jobId}.0`,
-        jobId,
-        customerId,
-        type: 'submitted',
-        status: 'submitted',
-        reason: null,
-        quantity: req.quantity,
-        filledQuantity: '0',
-        allocationIds: [],
-        until: null,
-        at: submittedAt.toISOString(),
-      };
-      await manager.query(
-        `INSERT INTO "${G}".job_events (event_id, job_id, type, status, reason, filled_quantity, allocation_ids, until, at)
-         VALUES ($1, $2, 'submitted', 'submitted', NULL, 0, '[]'::jsonb, NULL, $3)`,
-        [event.eventId, jobId, submittedAt],
-      );
-      await enqueueOutbox(manager, G, [encodeMessage(Topic.JobEvents, event)]);
-      return job;
-    });
+         RETURNING ${JOB_COLUMNS}
+       ), event AS (
+         INSERT INTO "${G}".job_events (event_id, job_id, type, status, reason, filled_quantity, allocation_ids, until, at)
+         SELECT $19, job_id, 'submitted', 'submitted', NULL, 0, '[]'::jsonb, NULL, $18 FROM job
+       ), outbox AS (
+         INSERT INTO "${G}".outbox (topic, key, value, headers) SELECT $20, $21, $22, $23::jsonb FROM job
+       )
+       SELECT * FROM job`,
+      [
+        jobId, customerId, idempotencyKey, hash, req.instrument, req.quantity, terms.limitNanoUsd.toString(), req.allowSplit,
+        JSON.stringify(req.constraints), new Date(terms.earliestStart), new Date(terms.deadline), new Date(terms.latestStart),
+        req.runtimeSeconds, req.deferrable, JSON.stringify(req.work), JSON.stringify(slots), hold.toString(), submittedAt,
+        event.eventId, message.topic, message.key, message.value, JSON.stringify(message.headers),
+      ],
+    );
+    const inserted = rows[0];
     if (inserted === undefined) {
-      const winner = await this.byKey(customerId, idempotencyKey);
-      if (winner === undefined) throw new Error('idempotency conflict without a stored job');
-      return { job: this.replay(winner, hash), replayed: true };
+      const earlier = await this.byKey(customerId, idempotencyKey);
+      if (earlier === undefined) throw new Error('idempotency conflict without a stored job');
+      return { job: this.replay(earlier, hash), replayed: true };
     }
     await this.enqueueSubmit(orderOf(inserted));
     return { job: inserted, replayed: false };
