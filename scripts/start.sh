@@ -60,6 +60,7 @@ cat <<TXT
   billing            http://127.0.0.1:${PORT[billing]}        /ready  /health  /metrics
 
   Market API     http://127.0.0.1:${PORT[gateway]}/v1/instruments · /v1/quotes?instrument=… · /v1/stream/quotes?instrument=…
+  Jobs API       POST http://127.0.0.1:${PORT[gateway]}/v1/jobs (headers x-customer-id, Idempotency-Key) · GET /v1/jobs/:id · POST /v1/quotes
   Replay prices  npm run feed -- --file ../shared/data/aws_ec2_spot_price_history_c5a2xlarge_us-east-1.csv --format aws-spot --end-at-now
 
   Kafka 127.0.0.1:9092 · PostgreSQL 127.0.0.1:5432/spotgrid · Redis 127.0.0.1:6379
