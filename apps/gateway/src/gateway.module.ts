@@ -9,6 +9,7 @@ import { FUNDS_CHECK, UncheckedFunds } from './jobs/funds.js';
 import { JobEventsConsumer } from './jobs/job-events.consumer.js';
 import { JobIntake } from './jobs/job-intake.service.js';
 import { JobSweeper } from './jobs/job-sweeper.js';
+import { JobWriter } from './jobs/job-writer.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { MarketSnapshot } from './jobs/market-snapshot.js';
 import { PreTradeController } from './jobs/pre-trade.controller.js';
@@ -30,6 +31,6 @@ export const gatewayService: ServiceDefinition = {
     BullModule.registerQueue({ name: QueueName.Matching }),
   ],
   controllers: [TickIngestController, MarketReadController, QuoteStreamController, JobsController, PreTradeController, JobEventsConsumer],
-  providers: [QuoteStream, MarketSnapshot, JobIntake, JobSweeper, { provide: FUNDS_CHECK, useClass: UncheckedFunds }],
+  providers: [QuoteStream, MarketSnapshot, JobWriter, JobIntake, JobSweeper, { provide: FUNDS_CHECK, useClass: UncheckedFunds }],
 })
 export class GatewayModule {}

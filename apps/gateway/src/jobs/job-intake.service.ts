@@ -19,7 +19,8 @@ import {
 import { CONFIG, LOGGER, ProblemException, type Config } from '#runtime';
 import { FUNDS_CHECK, type FundsCheck } from './funds.js';
 import { JobLimits, type JobRequest } from './job.request.js';
-import { JOB_COLUMNS, orderOf, type JobRow } from './job.view.js';
+import { JOB_COLUMNS, type JobRow } from './job.view.js';
+import { JobWriter } from './job-writer.js';
 import { MarketSnapshot } from './market-snapshot.js';
 import { eligibleOffers, forecast, unsatisfiable } from './pre-trade.js';
 
@@ -84,8 +85,8 @@ export function termsOf(req: JobRequest, now: number) {
 
 /**
  * Job intake: validate, check the market can serve it at all, forecast, reserve the worst case,
- * store the job with its `submitted` event (one transaction), then queue it for the matching
- * engine under a deterministic id. A crash between the commit and the queue is repaired by the
+ * store the job with its `submitted` event and queue it for the matching engine under a
+ * deterministic id (both grouped with concurrent requests: `JobWriter`). A crash between the commit and the queue is repaired by the
  * sweeper, which re-queues what the engine has not acknowledged; the engine ignores a second copy.
  */
 @Injectable()
@@ -94,6 +95,7 @@ export class JobIntake {
     private readonly dataSource: DataSource,
     private readonly market: MarketSnapshot,
     @InjectQueue(QueueName.Matching) private readonly queue: Queue,
+    private readonly writer: JobWriter,
     @Inject(FUNDS_CHECK) private readonly funds: FundsCheck,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -148,38 +150,34 @@ export class JobIntake {
       until: null,
       at: submittedAt.toISOString(),
     };
-    const message = encodeMessage(Topic.JobEvents, event);
-    // One statement, so one round trip and atomic without a transaction: the job, its first
-    // event, and that event in the outbox, all or nothing. A key already used inserts nothing.
-    const rows: JobRow[] = await this.dataSource.query(
-      `WITH job AS (
-         INSERT INTO "${G}".jobs (job_id, customer_id, idempotency_key, request_hash, instrument, quantity, limit_nano_usd, allow_split,
-                constraints, earliest_start, deadline, latest_start, runtime_seconds, may_defer, work, forecast, hold_nano_usd, status,
-                created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'submitted', $18, $18)
-         ON CONFLICT (customer_id, idempotency_key) DO NOTHING
-         RETURNING ${JOB_COLUMNS}
-       ), event AS (
-         INSERT INTO "${G}".job_events (event_id, job_id, type, status, reason, filled_quantity, allocation_ids, until, at)
-         SELECT $19, job_id, 'submitted', 'submitted', NULL, 0, '[]'::jsonb, NULL, $18 FROM job
-       ), outbox AS (
-         INSERT INTO "${G}".outbox (topic, key, value, headers) SELECT $20, $21, $22, $23::jsonb FROM job
-       )
-       SELECT * FROM job`,
-      [
-        jobId, customerId, idempotencyKey, hash, req.instrument, req.quantity, terms.limitNanoUsd.toString(), req.allowSplit,
-        JSON.stringify(req.constraints), new Date(terms.earliestStart), new Date(terms.deadline), new Date(terms.latestStart),
-        req.runtimeSeconds, req.deferrable, JSON.stringify(req.work), JSON.stringify(slots), hold.toString(), submittedAt,
-        event.eventId, message.topic, message.key, message.value, JSON.stringify(message.headers),
-      ],
-    );
-    const inserted = rows[0];
+    const inserted = await this.writer.write({
+      job_id: jobId,
+      customer_id: customerId,
+      idempotency_key: idempotencyKey,
+      request_hash: hash,
+      instrument: req.instrument,
+      quantity: req.quantity,
+      limit_nano_usd: terms.limitNanoUsd.toString(),
+      allow_split: req.allowSplit,
+      constraints: req.constraints,
+      earliest_start: new Date(terms.earliestStart).toISOString(),
+      deadline: new Date(terms.deadline).toISOString(),
+      latest_start: new Date(terms.latestStart).toISOString(),
+      runtime_seconds: req.runtimeSeconds,
+      may_defer: req.deferrable,
+      work: req.work,
+      forecast: slots,
+      hold_nano_usd: hold.toString(),
+      created_at: submittedAt.toISOString(),
+      event_id: event.eventId,
+      message: encodeMessage(Topic.JobEvents, event),
+    });
     if (inserted === undefined) {
+      // The key was taken, by an earlier request or a concurrent one.
       const earlier = await this.byKey(customerId, idempotencyKey);
       if (earlier === undefined) throw new Error('idempotency conflict without a stored job');
       return { job: this.replay(earlier, hash), replayed: true };
     }
-    await this.enqueueSubmit(orderOf(inserted));
     return { job: inserted, replayed: false };
   }
 

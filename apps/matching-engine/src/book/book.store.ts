@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import {
   Topic,
   type Allocation,
@@ -9,7 +9,7 @@ import {
   type Order,
   type Quote,
 } from '#contracts';
-import { encodeMessage, enqueueOutbox } from '#messaging';
+import { encodeMessage } from '#messaging';
 import type { AllocationRecord, Effects, JobStep, OfferQuote, OfferRecord, OrderRecord, OrderSpec, OrderStatus } from '#order-book';
 import { AppSchema } from '#persistence';
 import { capacityMicro, formatQuantity, parseQuantityMicro } from '#pricing';
@@ -195,131 +195,133 @@ export class BookStore {
     return new Set(rows.map((r) => r.job_id));
   }
 
-  /** Writes one matching step's effects and queues its messages, atomically. */
+  /**
+   * Writes one matching step's effects and queues its messages: one statement (offers, orders,
+   * allocations, outbox), so one round trip, atomic without an explicit transaction.
+   */
   async persist(fx: Effects): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      await this.writeOffers(manager, [...fx.offers.values()]);
-      await this.writeOrders(manager, [...fx.orders.values()]);
-      await this.writeAllocations(manager, fx.allocations);
-      await enqueueOutbox(manager, S, [
-        ...fx.allocations.map((a) => encodeMessage(Topic.Allocations, allocationMessage(a))),
-        ...fx.steps.map((s) => encodeMessage(Topic.JobEvents, jobEventMessage(s))),
-      ]);
-    });
-  }
-
-  private async writeOffers(manager: EntityManager, offers: readonly OfferRecord[]): Promise<void> {
-    if (offers.length === 0) return;
-    await manager.query(
-      `INSERT INTO "${S}".offers AS o (provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd,
-              effective_nano_usd, capacity_micro, allocated_micro, tick_seq, as_of, valid_until, attributes, priority)
-       SELECT * FROM json_to_recordset($1::json) AS x(provider_id text, offer_id text, instrument text, region text, grid_zone text,
-              compute_nano_usd bigint, energy_nano_usd bigint, effective_nano_usd bigint, capacity_micro bigint, allocated_micro bigint,
-              tick_seq bigint, as_of timestamptz, valid_until timestamptz, attributes jsonb, priority bigint)
-       ON CONFLICT (provider_id, offer_id) DO UPDATE SET
-         instrument = excluded.instrument, region = excluded.region, grid_zone = excluded.grid_zone,
-         compute_nano_usd = excluded.compute_nano_usd, energy_nano_usd = excluded.energy_nano_usd,
-         effective_nano_usd = excluded.effective_nano_usd, capacity_micro = excluded.capacity_micro,
-         allocated_micro = excluded.allocated_micro, tick_seq = excluded.tick_seq, as_of = excluded.as_of,
-         valid_until = excluded.valid_until, attributes = excluded.attributes, priority = excluded.priority, updated_at = now()`,
+    const messages = [
+      ...fx.allocations.map((a) => encodeMessage(Topic.Allocations, allocationMessage(a))),
+      ...fx.steps.map((s) => encodeMessage(Topic.JobEvents, jobEventMessage(s))),
+    ];
+    await this.dataSource.query(
+      `WITH offers AS (${OFFERS_UPSERT}),
+            orders AS (${ORDERS_UPSERT.replace('$1', '$2')}),
+            allocations AS (${ALLOCATIONS_INSERT.replace('$1', '$3')}),
+            outbox AS (
+              INSERT INTO "${S}".outbox (topic, key, value, headers)
+              SELECT topic, key, convert_to(value, 'UTF8'), headers FROM json_to_recordset($4::json)
+                AS x(topic text, key text, value text, headers jsonb))
+       SELECT 1`,
       [
-        JSON.stringify(
-          offers.map((o) => ({
-            provider_id: o.providerId,
-            offer_id: o.offerId,
-            instrument: o.instrument,
-            region: o.region,
-            grid_zone: o.gridZone,
-            compute_nano_usd: o.computeNanoUsd.toString(),
-            energy_nano_usd: o.energyNanoUsd.toString(),
-            effective_nano_usd: o.effectiveNanoUsd.toString(),
-            capacity_micro: o.capacityMicro.toString(),
-            allocated_micro: o.allocatedMicro.toString(),
-            tick_seq: o.tickSeq,
-            as_of: new Date(o.asOf).toISOString(),
-            valid_until: new Date(o.validUntil).toISOString(),
-            attributes: o.attributes,
-            priority: o.priority,
-          })),
-        ),
+        offersJson([...fx.offers.values()]),
+        ordersJson([...fx.orders.values()]),
+        allocationsJson(fx.allocations),
+        JSON.stringify(messages.map((m) => ({ topic: m.topic, key: m.key, value: m.value.toString('utf8'), headers: m.headers }))),
       ],
     );
   }
+}
 
-  private async writeOrders(manager: EntityManager, orders: readonly OrderRecord[]): Promise<void> {
-    if (orders.length === 0) return;
-    await manager.query(
-      `INSERT INTO "${S}".orders AS o (job_id, customer_id, instrument, quantity_micro, limit_nano_usd, allow_split, constraints,
-              earliest_start, latest_start, deadline, may_defer, forecast, submitted_at, status, filled_micro, fill_count, step_count,
-              priority, wake_at, reason)
-       SELECT * FROM json_to_recordset($1::json) AS x(job_id uuid, customer_id text, instrument text, quantity_micro bigint,
-              limit_nano_usd bigint, allow_split boolean, constraints jsonb, earliest_start timestamptz, latest_start timestamptz,
-              deadline timestamptz, may_defer boolean, forecast jsonb, submitted_at timestamptz, status text, filled_micro bigint,
-              fill_count integer, step_count integer, priority bigint, wake_at timestamptz, reason text)
-       ON CONFLICT (job_id) DO UPDATE SET
-         status = excluded.status, filled_micro = excluded.filled_micro, fill_count = excluded.fill_count,
-         step_count = excluded.step_count, priority = excluded.priority, wake_at = excluded.wake_at, reason = excluded.reason,
-         updated_at = now()`,
-      [
-        JSON.stringify(
-          orders.map((o) => ({
-            job_id: o.jobId,
-            customer_id: o.customerId,
-            instrument: o.instrument,
-            quantity_micro: o.quantityMicro.toString(),
-            limit_nano_usd: o.limitNanoUsd.toString(),
-            allow_split: o.allowSplit,
-            constraints: o.constraints,
-            earliest_start: new Date(o.earliestStart).toISOString(),
-            latest_start: new Date(o.latestStart).toISOString(),
-            deadline: new Date(o.deadline).toISOString(),
-            may_defer: o.deferrable,
-            forecast: o.forecast.map((f) => ({ start: f.start, end: f.end, price: f.price.toString() })),
-            submitted_at: new Date(o.submittedAt).toISOString(),
-            status: o.status,
-            filled_micro: o.filledMicro.toString(),
-            fill_count: o.fillCount,
-            step_count: o.stepCount,
-            priority: o.priority,
-            wake_at: o.wakeAt === null ? null : new Date(o.wakeAt).toISOString(),
-            reason: o.reason,
-          })),
-        ),
-      ],
-    );
-  }
+const OFFERS_UPSERT = `INSERT INTO "${S}".offers AS o (provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd,
+         effective_nano_usd, capacity_micro, allocated_micro, tick_seq, as_of, valid_until, attributes, priority)
+  SELECT * FROM json_to_recordset($1::json) AS x(provider_id text, offer_id text, instrument text, region text, grid_zone text,
+         compute_nano_usd bigint, energy_nano_usd bigint, effective_nano_usd bigint, capacity_micro bigint, allocated_micro bigint,
+         tick_seq bigint, as_of timestamptz, valid_until timestamptz, attributes jsonb, priority bigint)
+  ON CONFLICT (provider_id, offer_id) DO UPDATE SET
+    instrument = excluded.instrument, region = excluded.region, grid_zone = excluded.grid_zone,
+    compute_nano_usd = excluded.compute_nano_usd, energy_nano_usd = excluded.energy_nano_usd,
+    effective_nano_usd = excluded.effective_nano_usd, capacity_micro = excluded.capacity_micro,
+    allocated_micro = excluded.allocated_micro, tick_seq = excluded.tick_seq, as_of = excluded.as_of,
+    valid_until = excluded.valid_until, attributes = excluded.attributes, priority = excluded.priority, updated_at = now()`;
 
-  private async writeAllocations(manager: EntityManager, allocations: readonly AllocationRecord[]): Promise<void> {
-    if (allocations.length === 0) return;
-    // No ON CONFLICT: allocation ids are derived from each job's fill count, so a duplicate would
-    // mean the book diverged from this table. Better to fail (and rebuild) than to hide it.
-    await manager.query(
-      `INSERT INTO "${S}".allocations (allocation_id, job_id, customer_id, provider_id, offer_id, instrument, region, grid_zone,
-              quantity_micro, compute_nano_usd, energy_nano_usd, effective_nano_usd, amount_nano_usd, fee_nano_usd, matched_at)
-       SELECT * FROM json_to_recordset($1::json) AS x(allocation_id text, job_id uuid, customer_id text, provider_id text, offer_id text,
-              instrument text, region text, grid_zone text, quantity_micro bigint, compute_nano_usd bigint, energy_nano_usd bigint,
-              effective_nano_usd bigint, amount_nano_usd bigint, fee_nano_usd bigint, matched_at timestamptz)`,
-      [
-        JSON.stringify(
-          allocations.map((a) => ({
-            allocation_id: a.allocationId,
-            job_id: a.jobId,
-            customer_id: a.customerId,
-            provider_id: a.providerId,
-            offer_id: a.offerId,
-            instrument: a.instrument,
-            region: a.region,
-            grid_zone: a.gridZone,
-            quantity_micro: a.quantityMicro.toString(),
-            compute_nano_usd: a.computeNanoUsd.toString(),
-            energy_nano_usd: a.energyNanoUsd.toString(),
-            effective_nano_usd: a.effectiveNanoUsd.toString(),
-            amount_nano_usd: a.amountNanoUsd.toString(),
-            fee_nano_usd: a.feeNanoUsd.toString(),
-            matched_at: new Date(a.matchedAt).toISOString(),
-          })),
-        ),
-      ],
-    );
-  }
+const ORDERS_UPSERT = `INSERT INTO "${S}".orders AS o (job_id, customer_id, instrument, quantity_micro, limit_nano_usd, allow_split, constraints,
+         earliest_start, latest_start, deadline, may_defer, forecast, submitted_at, status, filled_micro, fill_count, step_count,
+         priority, wake_at, reason)
+  SELECT * FROM json_to_recordset($1::json) AS x(job_id uuid, customer_id text, instrument text, quantity_micro bigint,
+         limit_nano_usd bigint, allow_split boolean, constraints jsonb, earliest_start timestamptz, latest_start timestamptz,
+         deadline timestamptz, may_defer boolean, forecast jsonb, submitted_at timestamptz, status text, filled_micro bigint,
+         fill_count integer, step_count integer, priority bigint, wake_at timestamptz, reason text)
+  ON CONFLICT (job_id) DO UPDATE SET
+    status = excluded.status, filled_micro = excluded.filled_micro, fill_count = excluded.fill_count,
+    step_count = excluded.step_count, priority = excluded.priority, wake_at = excluded.wake_at, reason = excluded.reason,
+    updated_at = now()`;
+
+// No ON CONFLICT: allocation ids are derived from each job's fill count, so a duplicate would mean
+// the book diverged from this table. Better to fail (and rebuild) than to hide it.
+const ALLOCATIONS_INSERT = `INSERT INTO "${S}".allocations (allocation_id, job_id, customer_id, provider_id, offer_id, instrument, region,
+         grid_zone, quantity_micro, compute_nano_usd, energy_nano_usd, effective_nano_usd, amount_nano_usd, fee_nano_usd, matched_at)
+  SELECT * FROM json_to_recordset($1::json) AS x(allocation_id text, job_id uuid, customer_id text, provider_id text, offer_id text,
+         instrument text, region text, grid_zone text, quantity_micro bigint, compute_nano_usd bigint, energy_nano_usd bigint,
+         effective_nano_usd bigint, amount_nano_usd bigint, fee_nano_usd bigint, matched_at timestamptz)`;
+
+function offersJson(offers: readonly OfferRecord[]): string {
+  return JSON.stringify(
+    offers.map((o) => ({
+      provider_id: o.providerId,
+      offer_id: o.offerId,
+      instrument: o.instrument,
+      region: o.region,
+      grid_zone: o.gridZone,
+      compute_nano_usd: o.computeNanoUsd.toString(),
+      energy_nano_usd: o.energyNanoUsd.toString(),
+      effective_nano_usd: o.effectiveNanoUsd.toString(),
+      capacity_micro: o.capacityMicro.toString(),
+      allocated_micro: o.allocatedMicro.toString(),
+      tick_seq: o.tickSeq,
+      as_of: new Date(o.asOf).toISOString(),
+      valid_until: new Date(o.validUntil).toISOString(),
+      attributes: o.attributes,
+      priority: o.priority,
+    })),
+  );
+}
+
+function ordersJson(orders: readonly OrderRecord[]): string {
+  return JSON.stringify(
+    orders.map((o) => ({
+      job_id: o.jobId,
+      customer_id: o.customerId,
+      instrument: o.instrument,
+      quantity_micro: o.quantityMicro.toString(),
+      limit_nano_usd: o.limitNanoUsd.toString(),
+      allow_split: o.allowSplit,
+      constraints: o.constraints,
+      earliest_start: new Date(o.earliestStart).toISOString(),
+      latest_start: new Date(o.latestStart).toISOString(),
+      deadline: new Date(o.deadline).toISOString(),
+      may_defer: o.deferrable,
+      forecast: o.forecast.map((f) => ({ start: f.start, end: f.end, price: f.price.toString() })),
+      submitted_at: new Date(o.submittedAt).toISOString(),
+      status: o.status,
+      filled_micro: o.filledMicro.toString(),
+      fill_count: o.fillCount,
+      step_count: o.stepCount,
+      priority: o.priority,
+      wake_at: o.wakeAt === null ? null : new Date(o.wakeAt).toISOString(),
+      reason: o.reason,
+    })),
+  );
+}
+
+function allocationsJson(allocations: readonly AllocationRecord[]): string {
+  return JSON.stringify(
+    allocations.map((a) => ({
+      allocation_id: a.allocationId,
+      job_id: a.jobId,
+      customer_id: a.customerId,
+      provider_id: a.providerId,
+      offer_id: a.offerId,
+      instrument: a.instrument,
+      region: a.region,
+      grid_zone: a.gridZone,
+      quantity_micro: a.quantityMicro.toString(),
+      compute_nano_usd: a.computeNanoUsd.toString(),
+      energy_nano_usd: a.energyNanoUsd.toString(),
+      effective_nano_usd: a.effectiveNanoUsd.toString(),
+      amount_nano_usd: a.amountNanoUsd.toString(),
+      fee_nano_usd: a.feeNanoUsd.toString(),
+      matched_at: new Date(a.matchedAt).toISOString(),
+    })),
+  );
 }
