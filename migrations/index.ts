@@ -4,6 +4,7 @@ import { MarketIngest1764160000000 } from './1764160000000-market-ingest.js';
 import { GatewayMarketViews1764170000000 } from './1764170000000-gateway-market-views.js';
 import { MatchingBook1764180000000 } from './1764180000000-matching-book.js';
 import { GatewayJobs1764180001000 } from './1764180001000-gateway-jobs.js';
+import { BillingJournal1764190000000 } from './1764190000000-billing-journal.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -13,6 +14,7 @@ export const migrations = [
   GatewayMarketViews1764170000000,
   MatchingBook1764180000000,
   GatewayJobs1764180001000,
+  BillingJournal1764190000000,
 ];
 
 export { allEntities } from './entities.js';

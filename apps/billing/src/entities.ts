@@ -1,2 +1,12 @@
-/** The tables billing owns beyond its inbox and outbox; they come with the issues that need them. */
-export const billingEntities = [];
+import {
+  AccountEntity,
+  AssetEntity,
+  BalanceEntity,
+  EntryEntity,
+  HoldEntity,
+  PostingConflictEntity,
+  TransactionEntity,
+} from './journal/journal.entities.js';
+
+/** The tables billing owns beyond its inbox and outbox. */
+export const billingEntities = [AssetEntity, AccountEntity, TransactionEntity, EntryEntity, BalanceEntity, HoldEntity, PostingConflictEntity];

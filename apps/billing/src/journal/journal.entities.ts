@@ -1,0 +1,209 @@
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { AppSchema, bigintColumn } from '#persistence';
+
+/** Assets and their fixed atomic scale (USD: 9, nano-USD). */
+@Entity({ schema: AppSchema.Billing, name: 'assets' })
+@Check('assets_scale_check', 'scale BETWEEN 0 AND 18')
+export class AssetEntity {
+  @PrimaryColumn({ type: 'text' })
+  code!: string;
+
+  @Column({ type: 'smallint' })
+  scale!: number;
+}
+
+@Entity({ schema: AppSchema.Billing, name: 'accounts' })
+@Check('accounts_kind_check', `kind IN ('customer', 'provider', 'platform')`)
+@Check('accounts_credit_limit_check', 'credit_limit >= 0')
+export class AccountEntity {
+  @PrimaryColumn({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ type: 'text' })
+  kind!: string;
+
+  @Column({ name: 'owner_id', type: 'text', nullable: true })
+  ownerId!: string | null;
+
+  @ManyToOne(() => AssetEntity)
+  @JoinColumn({ name: 'asset', referencedColumnName: 'code', foreignKeyConstraintName: 'FK_billing_accounts_asset' })
+  assetRef?: AssetEntity;
+
+  @Column({ type: 'text' })
+  asset!: string;
+
+  @Column({ name: 'credit_limit', type: 'bigint', default: 0, transformer: bigintColumn })
+  creditLimit!: bigint;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt!: Date;
+}
+
+/** One journal transaction: unique by its idempotency key, with the hash of what created it. */
+@Entity({ schema: AppSchema.Billing, name: 'transactions' })
+@Unique('transactions_idempotency_key_unique', ['idempotencyKey'])
+@Unique('transactions_reverses_unique', ['reverses'])
+@Check('transactions_kind_check', `kind IN ('usage', 'top-up', 'grant', 'reversal', 'invoice-rounding')`)
+export class TransactionEntity {
+  @PrimaryGeneratedColumn({ name: 'tx_id', type: 'bigint' })
+  txId!: string;
+
+  @Column({ name: 'idempotency_key', type: 'text' })
+  idempotencyKey!: string;
+
+  @Column({ name: 'request_hash', type: 'text' })
+  requestHash!: string;
+
+  @Column({ type: 'text' })
+  kind!: string;
+
+  @ManyToOne(() => TransactionEntity)
+  @JoinColumn({ name: 'reverses', referencedColumnName: 'txId', foreignKeyConstraintName: 'FK_billing_transactions_reverses' })
+  reversed?: TransactionEntity;
+
+  @Column({ type: 'bigint', nullable: true })
+  reverses!: string | null;
+
+  @Column({ type: 'jsonb' })
+  refs!: unknown;
+
+  @Column({ name: 'posted_at', type: 'timestamptz', default: () => 'now()' })
+  postedAt!: Date;
+}
+
+/** One signed line of a transaction (positive debit, negative credit), in atomic units. */
+@Entity({ schema: AppSchema.Billing, name: 'entries' })
+@Index('entries_tx_idx', ['txId'])
+@Index('entries_account_idx', ['accountId', 'entryId'])
+@Index('entries_customer_idx', ['customerId', 'postedAt'])
+@Index('entries_provider_idx', ['providerId', 'postedAt'])
+@Index('entries_job_idx', ['jobId'])
+export class EntryEntity {
+  @PrimaryGeneratedColumn({ name: 'entry_id', type: 'bigint' })
+  entryId!: string;
+
+  @ManyToOne(() => TransactionEntity)
+  @JoinColumn({ name: 'tx_id', referencedColumnName: 'txId', foreignKeyConstraintName: 'FK_billing_entries_tx' })
+  tx?: TransactionEntity;
+
+  @Column({ name: 'tx_id', type: 'bigint' })
+  txId!: string;
+
+  @ManyToOne(() => AccountEntity)
+  @JoinColumn({ name: 'account_id', referencedColumnName: 'accountId', foreignKeyConstraintName: 'FK_billing_entries_account' })
+  account?: AccountEntity;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @ManyToOne(() => AssetEntity)
+  @JoinColumn({ name: 'asset', referencedColumnName: 'code', foreignKeyConstraintName: 'FK_billing_entries_asset' })
+  assetRef?: AssetEntity;
+
+  @Column({ type: 'text' })
+  asset!: string;
+
+  @Column({ type: 'bigint', transformer: bigintColumn })
+  amount!: bigint;
+
+  @Column({ type: 'text' })
+  kind!: string;
+
+  @Column({ name: 'customer_id', type: 'text', nullable: true })
+  customerId!: string | null;
+
+  @Column({ name: 'provider_id', type: 'text', nullable: true })
+  providerId!: string | null;
+
+  @Column({ name: 'job_id', type: 'text', nullable: true })
+  jobId!: string | null;
+
+  @Column({ name: 'allocation_id', type: 'text', nullable: true })
+  allocationId!: string | null;
+
+  @Column({ name: 'usage_id', type: 'text', nullable: true })
+  usageId!: string | null;
+
+  @Column({ name: 'posted_at', type: 'timestamptz', default: () => 'now()' })
+  postedAt!: Date;
+}
+
+/** Each account's balance per asset, moved by the trigger that sees the entries inserted. */
+@Entity({ schema: AppSchema.Billing, name: 'balances' })
+export class BalanceEntity {
+  @PrimaryColumn({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @PrimaryColumn({ type: 'text' })
+  asset!: string;
+
+  @Column({ type: 'bigint', transformer: bigintColumn })
+  balance!: bigint;
+}
+
+/** A reservation of a job's worst case on a customer's available balance. */
+@Entity({ schema: AppSchema.Billing, name: 'holds' })
+@Unique('holds_allocation_unique', ['allocationId'])
+@Index('holds_customer_status_idx', ['customerId', 'status'])
+@Check('holds_amount_check', 'amount >= 0')
+@Check('holds_status_check', `status IN ('open', 'settled', 'voided', 'expired')`)
+export class HoldEntity {
+  @PrimaryColumn({ name: 'hold_id', type: 'text' })
+  holdId!: string;
+
+  @Column({ name: 'customer_id', type: 'text' })
+  customerId!: string;
+
+  @Column({ name: 'job_id', type: 'text', nullable: true })
+  jobId!: string | null;
+
+  @Column({ name: 'allocation_id', type: 'text', nullable: true })
+  allocationId!: string | null;
+
+  @Column({ type: 'bigint', transformer: bigintColumn })
+  amount!: bigint;
+
+  @Column({ type: 'text' })
+  status!: string;
+
+  @Column({ type: 'bigint', default: 0, transformer: bigintColumn })
+  captured!: bigint;
+
+  @ManyToOne(() => TransactionEntity)
+  @JoinColumn({ name: 'settled_by', referencedColumnName: 'txId', foreignKeyConstraintName: 'FK_billing_holds_settled_by' })
+  settledByTx?: TransactionEntity;
+
+  @Column({ name: 'settled_by', type: 'bigint', nullable: true })
+  settledBy!: string | null;
+
+  @Column({ name: 'placed_at', type: 'timestamptz', default: () => 'now()' })
+  placedAt!: Date;
+
+  @Column({ name: 'resolved_at', type: 'timestamptz', nullable: true })
+  resolvedAt!: Date | null;
+}
+
+/** The same idempotency key with a different body: kept for review, never posted. */
+@Entity({ schema: AppSchema.Billing, name: 'posting_conflicts' })
+export class PostingConflictEntity {
+  @PrimaryGeneratedColumn({ name: 'conflict_id', type: 'bigint' })
+  conflictId!: string;
+
+  @Column({ name: 'idempotency_key', type: 'text' })
+  idempotencyKey!: string;
+
+  @Column({ name: 'request_hash', type: 'text' })
+  requestHash!: string;
+
+  @Column({ name: 'existing_hash', type: 'text' })
+  existingHash!: string;
+
+  @Column({ type: 'text' })
+  source!: string;
+
+  @Column({ type: 'jsonb' })
+  payload!: unknown;
+
+  @Column({ name: 'recorded_at', type: 'timestamptz', default: () => 'now()' })
+  recordedAt!: Date;
+}

@@ -1,0 +1,105 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { DataSource } from 'typeorm';
+import { Accounts, reversalOf, topUpTransaction, usageTransaction } from '#ledger';
+import { createDataSource } from '#persistence';
+import { loadConfig } from '#platform';
+import { postTransaction } from './journal.writer.js';
+
+/** The journal's rules, as the database enforces them: tested with raw SQL, on the real PostgreSQL. */
+describe('billing journal (PostgreSQL)', () => {
+  let db: DataSource;
+
+  beforeAll(async () => {
+    db = await createDataSource(loadConfig(), { applicationName: 'journal-int-spec', entities: [] }).initialize();
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+  });
+
+  const balance = async (account: string): Promise<bigint> => {
+    const rows: { balance: string }[] = await db.query(`SELECT balance FROM billing.balances WHERE account_id = $1 AND asset = 'USD'`, [account]);
+    return BigInt(rows[0]?.balance ?? '0');
+  };
+
+  /** A raw transaction with the given entry amounts, committed or refused as a whole. */
+  async function raw(amounts: readonly bigint[]): Promise<void> {
+    const runner = db.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      const [{ tx_id }] = (await runner.query(`INSERT INTO billing.transactions (idempotency_key, request_hash, kind, refs) VALUES ($1, 'h', 'grant', '{}') RETURNING tx_id`, [randomUUID()])) as [{ tx_id: string }];
+      for (const a of amounts) {
+        await runner.query(`INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind) VALUES ($1, 'platform:grants', 'USD', $2, 'grant')`, [tx_id, a.toString()]);
+      }
+      await runner.commitTransaction();
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  it('refuses at commit a transaction whose entries do not sum to zero, and one with no entries', async () => {
+    const before = await db.query(`SELECT count(*)::int AS n FROM billing.transactions`);
+    await expect(raw([5n, -4n])).rejects.toThrow(/does not balance/);
+    await expect(raw([])).rejects.toThrow(/has no entries/);
+    await raw([5n, -5n]);
+    const after = await db.query(`SELECT count(*)::int AS n FROM billing.transactions`);
+    expect(after[0].n).toBe(before[0].n + 1);
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE on the journal', async () => {
+    for (const table of ['entries', 'transactions']) {
+      await expect(db.query(`UPDATE billing.${table} SET posted_at = now()`)).rejects.toThrow(/append-only/);
+      await expect(db.query(`DELETE FROM billing.${table}`)).rejects.toThrow(/append-only/);
+      await expect(db.query(`TRUNCATE billing.${table} CASCADE`)).rejects.toThrow(/append-only/);
+    }
+  });
+
+  it('posts a usage transaction once, moves balances with it, and records the same key with another body as a conflict', async () => {
+    const customer = `c-${randomUUID().slice(0, 8)}`;
+    const provider = `p-${randomUUID().slice(0, 8)}`;
+    const usage = usageTransaction({
+      usageId: randomUUID(),
+      allocationId: 'a1',
+      jobId: randomUUID(),
+      customerId: customer,
+      providerId: provider,
+      consumed: { kind: 'gpu-seconds', seconds: 3_600n },
+      computeNanoUsd: 2_000_000_000n,
+      energyNanoUsd: 0n,
+      feeBps: 200,
+    });
+    const post = (tx = usage) => db.transaction((m) => postTransaction(m, tx, 'test'));
+    await post(topUpTransaction(randomUUID(), customer, 10_000_000_000n));
+    expect(await post()).toMatchObject({ kind: 'posted' });
+    expect(await post()).toMatchObject({ kind: 'duplicate' });
+    const tampered = { ...usage, lines: usage.lines.map((l) => ({ ...l, amount: l.amount * 2n })) };
+    expect(await post(tampered)).toEqual({ kind: 'conflict' });
+    expect(await db.query(`SELECT count(*)::int AS n FROM billing.posting_conflicts WHERE idempotency_key = $1`, [usage.key])).toEqual([{ n: 1 }]);
+    // $10 in, $2.00 + 2% fee out.
+    expect(await balance(Accounts.customer(customer))).toBe(-10_000_000_000n + 2_040_000_000n);
+    expect(await balance(Accounts.provider(provider))).toBe(-2_000_000_000n);
+
+    // A reversal references its original, and only one may.
+    expect(await post(reversalOf(usage))).toMatchObject({ kind: 'posted' });
+    expect(await balance(Accounts.provider(provider))).toBe(0n);
+    const second = { ...reversalOf(usage), key: `reversal-again:${usage.key}` };
+    await expect(post(second)).rejects.toThrow(/transactions_reverses_unique/);
+  });
+
+  it('resolves a hold once, and never deletes one', async () => {
+    const id = randomUUID();
+    await db.query(`INSERT INTO billing.holds (hold_id, customer_id, amount, status) VALUES ($1, 'c', 100, 'open')`, [id]);
+    await db.query(`UPDATE billing.holds SET status = 'settled', captured = 90 WHERE hold_id = $1`, [id]);
+    await expect(db.query(`UPDATE billing.holds SET status = 'voided' WHERE hold_id = $1`, [id])).rejects.toThrow(/already settled/);
+    await expect(db.query(`DELETE FROM billing.holds WHERE hold_id = $1`, [id])).rejects.toThrow(/never deleted/);
+    const [row] = await db.query(`SELECT status, captured, resolved_at FROM billing.holds WHERE hold_id = $1`, [id]);
+    expect(row).toMatchObject({ status: 'settled', captured: '90' });
+    expect(row.resolved_at).toBeInstanceOf(Date);
+  });
+});

@@ -1,0 +1,109 @@
+import { Accounts, assertBalanced, USD, type LedgerTransaction, type Line } from './journal.js';
+
+/** Half-even division, for the one rounding each amount gets. */
+export function divideHalfEven(n: bigint, d: bigint): bigint {
+  if (d <= 0n) throw new RangeError('divisor must be positive');
+  const q = n / d;
+  const r = n % d;
+  if (r === 0n) return q;
+  const twice = 2n * (r < 0n ? -r : r);
+  const away = n < 0n ? q - 1n : q + 1n;
+  if (twice > d) return away;
+  if (twice < d) return q;
+  return q % 2n === 0n ? q : away;
+}
+
+/** What was consumed, in the instrument's metering unit. */
+export type Consumed =
+  /** `model:` instruments are priced per million tokens. */
+  | { readonly kind: 'tokens'; readonly tokens: bigint }
+  /** `gpu:` instruments are priced per GPU-hour and metered per second. */
+  | { readonly kind: 'gpu-seconds'; readonly seconds: bigint };
+
+/** A usage event with the prices of the allocation it ran under. */
+export interface UsageCharge {
+  readonly usageId: string;
+  readonly allocationId: string;
+  readonly jobId: string;
+  readonly customerId: string;
+  readonly providerId: string;
+  readonly consumed: Consumed;
+  /** Unit prices of the allocation, nano-USD per unit (per GPU-hour, per million tokens). */
+  readonly computeNanoUsd: bigint;
+  readonly energyNanoUsd: bigint;
+  readonly feeBps: number;
+}
+
+/** Units priced per metered quantity: tokens per million, seconds per hour. */
+function per(consumed: Consumed): { quantity: bigint; perUnit: bigint } {
+  return consumed.kind === 'tokens' ? { quantity: consumed.tokens, perUnit: 1_000_000n } : { quantity: consumed.seconds, perUnit: 3_600n };
+}
+
+/** The amounts a usage event comes to, each rounded half-even once, in nano-USD. */
+export function usageAmounts(c: UsageCharge): { compute: bigint; energy: bigint; fee: bigint } {
+  const { quantity, perUnit } = per(c.consumed);
+  if (quantity < 0n) throw new RangeError(`usage ${c.usageId} has a negative quantity`);
+  const compute = divideHalfEven(quantity * c.computeNanoUsd, perUnit);
+  const energy = divideHalfEven(quantity * c.energyNanoUsd, perUnit);
+  const base = compute + energy;
+  // The fee is on what the customer pays for the capacity; nothing on a credit.
+  const fee = base <= 0n ? 0n : divideHalfEven(base * BigInt(c.feeBps), 10_000n);
+  return { compute, energy, fee };
+}
+
+/**
+ * A usage event as a journal transaction: the customer is debited compute, energy and the fee
+ * (three lines); the provider is credited compute and energy (two lines); the platform is
+ * credited the fee. Energy can be negative (a negative tariff pays for consumption): the lines
+ * carry the sign, and the transaction still sums to zero. Keyed by the usage id.
+ */
+export function usageTransaction(c: UsageCharge): LedgerTransaction {
+  const { compute, energy, fee } = usageAmounts(c);
+  const customer = Accounts.customer(c.customerId);
+  const provider = Accounts.provider(c.providerId);
+  const all: Line[] = [
+    { account: customer, asset: USD, amount: compute, kind: 'compute' },
+    { account: customer, asset: USD, amount: energy, kind: 'energy' },
+    { account: customer, asset: USD, amount: fee, kind: 'fee' },
+    { account: provider, asset: USD, amount: -compute, kind: 'compute' },
+    { account: provider, asset: USD, amount: -energy, kind: 'energy' },
+    { account: Accounts.fees, asset: USD, amount: -fee, kind: 'fee' },
+  ];
+  const lines = all.filter((l) => l.amount !== 0n);
+  const tx: LedgerTransaction = {
+    key: `usage:${c.usageId}`,
+    kind: 'usage',
+    refs: { usageId: c.usageId, allocationId: c.allocationId, jobId: c.jobId, customerId: c.customerId, providerId: c.providerId },
+    lines,
+  };
+  assertBalanced(tx);
+  return tx;
+}
+
+/** Money a customer paid in (credited to them, from funding). */
+export function topUpTransaction(key: string, customerId: string, amountNanoUsd: bigint): LedgerTransaction {
+  if (amountNanoUsd <= 0n) throw new RangeError('a top-up is a positive amount');
+  return {
+    key: `top-up:${key}`,
+    kind: 'top-up',
+    refs: { customerId },
+    lines: [
+      { account: Accounts.funding, asset: USD, amount: amountNanoUsd, kind: 'top-up' },
+      { account: Accounts.customer(customerId), asset: USD, amount: -amountNanoUsd, kind: 'top-up' },
+    ],
+  };
+}
+
+/** Credit granted to a customer, paid for by the platform. */
+export function grantTransaction(key: string, customerId: string, amountNanoUsd: bigint): LedgerTransaction {
+  if (amountNanoUsd <= 0n) throw new RangeError('a grant is a positive amount');
+  return {
+    key: `grant:${key}`,
+    kind: 'grant',
+    refs: { customerId },
+    lines: [
+      { account: Accounts.grants, asset: USD, amount: amountNanoUsd, kind: 'grant' },
+      { account: Accounts.customer(customerId), asset: USD, amount: -amountNanoUsd, kind: 'grant' },
+    ],
+  };
+}
