@@ -5,6 +5,7 @@ import { GatewayMarketViews1764170000000 } from './1764170000000-gateway-market-
 import { MatchingBook1764180000000 } from './1764180000000-matching-book.js';
 import { GatewayJobs1764180001000 } from './1764180001000-gateway-jobs.js';
 import { BillingJournal1764190000000 } from './1764190000000-billing-journal.js';
+import { BillingUsage1764190001000 } from './1764190001000-billing-usage.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -15,6 +16,7 @@ export const migrations = [
   MatchingBook1764180000000,
   GatewayJobs1764180001000,
   BillingJournal1764190000000,
+  BillingUsage1764190001000,
 ];
 
 export { allEntities } from './entities.js';

@@ -1,16 +1,21 @@
 import { Module } from '@nestjs/common';
+import { Topic } from '#contracts';
 import { AppSchema } from '#persistence';
 import { ServiceModule, type ServiceDefinition } from '#runtime';
 import { billingEntities } from './entities.js';
+import { AllocationConsumer } from './usage/allocation.consumer.js';
+import { HoldReleaseConsumer } from './usage/hold-release.consumer.js';
+import { UsageConsumer } from './usage/usage.consumer.js';
 
 export const billingService: ServiceDefinition = {
   app: 'billing',
   schema: AppSchema.Billing,
   entities: billingEntities,
-  consumes: [],
+  consumes: [Topic.Allocations, Topic.UsageMetered, Topic.JobEvents],
 };
 
 @Module({
   imports: [ServiceModule.forApp(billingService)],
+  controllers: [AllocationConsumer, UsageConsumer, HoldReleaseConsumer],
 })
 export class BillingModule {}

@@ -1,12 +1,24 @@
 import {
   AccountEntity,
   AssetEntity,
+  BillingAllocationEntity,
   BalanceEntity,
   EntryEntity,
   HoldEntity,
+  PendingUsageEntity,
   PostingConflictEntity,
   TransactionEntity,
 } from './journal/journal.entities.js';
 
 /** The tables billing owns beyond its inbox and outbox. */
-export const billingEntities = [AssetEntity, AccountEntity, TransactionEntity, EntryEntity, BalanceEntity, HoldEntity, PostingConflictEntity];
+export const billingEntities = [
+  AssetEntity,
+  AccountEntity,
+  TransactionEntity,
+  EntryEntity,
+  BalanceEntity,
+  HoldEntity,
+  PostingConflictEntity,
+  BillingAllocationEntity,
+  PendingUsageEntity,
+];

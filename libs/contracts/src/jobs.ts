@@ -89,3 +89,32 @@ export const allocationSchema = z
   })
   .strict();
 export type Allocation = z.infer<typeof allocationSchema>;
+
+/**
+ * `usage.metered.v1`: what one piece of work actually consumed on a provider. Key `customerId`.
+ * `usageId` is deterministic (the dispatcher derives it from the allocation and the request), so a
+ * redelivered allocation never meters twice. Tokens for `model:` instruments, GPU-seconds for
+ * `gpu:` instruments; energy when the provider measured it.
+ */
+export const usageMeteredSchema = z
+  .object({
+    usageId: z.string().min(1).max(200),
+    allocationId: z.string().min(1).max(200),
+    jobId,
+    customerId: identifier,
+    providerId: identifier,
+    instrument,
+    inputTokens: nonNegativeIntegerString.nullable(),
+    outputTokens: nonNegativeIntegerString.nullable(),
+    gpuSeconds: nonNegativeIntegerString.nullable(),
+    energyKwh: nonNegativeDecimalString.nullable(),
+    startedAt: isoInstant,
+    endedAt: isoInstant,
+  })
+  .strict()
+  .refine((u) => (u.instrument.startsWith('gpu:') ? u.gpuSeconds !== null : u.inputTokens !== null || u.outputTokens !== null), {
+    message: 'gpu: usage needs gpuSeconds; model: usage needs inputTokens or outputTokens',
+    path: ['gpuSeconds'],
+  })
+  .refine((u) => Date.parse(u.endedAt) >= Date.parse(u.startedAt), { message: 'endedAt must not be before startedAt', path: ['endedAt'] });
+export type UsageMetered = z.infer<typeof usageMeteredSchema>;

@@ -1,5 +1,5 @@
 import { type z } from 'zod';
-import { allocationSchema, jobEventSchema } from './jobs.js';
+import { allocationSchema, jobEventSchema, usageMeteredSchema } from './jobs.js';
 import { energyTariffSchema, fxRateSchema, quoteSchema, spotPriceTickSchema } from './market.js';
 import { Topic, type TopicName } from './topics.js';
 
@@ -69,6 +69,16 @@ export const contracts = {
     key: (m) => m.jobId,
     messageId: (m) => m.eventId,
     idempotence: 'inbox',
+  }),
+  [Topic.UsageMetered]: contract({
+    topic: Topic.UsageMetered,
+    schema: usageMeteredSchema,
+    key: (m) => m.customerId,
+    messageId: (m) => m.usageId,
+    // The journal's idempotency key (`usage:<usageId>`, with the hash of the posting) is the
+    // dedupe: it also tells a replay from the same id with another body, which an inbox row
+    // would silently swallow.
+    idempotence: 'sequence',
   }),
 } as const;
 

@@ -100,8 +100,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       const consumer = kafka.consumer({
         groupId,
         maxBytesPerPartition: Limits.consumerMaxBytesPerPartition,
-        sessionTimeout: 30_000,
-        heartbeatInterval: 3_000,
+        // A member that dies without leaving holds its partitions until this runs out: short, so a
+        // killed and restarted service is consuming again within seconds (DESIGN.md: ≤ 10 s). The
+        // transport heartbeats while it waits out a transient failure, so a slow outage is not one.
+        sessionTimeout: 10_000,
+        heartbeatInterval: 2_000,
         allowAutoTopicCreation: false,
       });
       this.consumer = consumer;

@@ -145,6 +145,7 @@ export class BalanceEntity {
 @Entity({ schema: AppSchema.Billing, name: 'holds' })
 @Unique('holds_allocation_unique', ['allocationId'])
 @Index('holds_customer_status_idx', ['customerId', 'status'])
+@Index('holds_job_idx', ['jobId'])
 @Check('holds_amount_check', 'amount >= 0')
 @Check('holds_status_check', `status IN ('open', 'settled', 'voided', 'expired')`)
 export class HoldEntity {
@@ -206,4 +207,68 @@ export class PostingConflictEntity {
 
   @Column({ name: 'recorded_at', type: 'timestamptz', default: () => 'now()' })
   recordedAt!: Date;
+}
+
+/** An allocation as billing keeps it: the unit prices its usage is charged at. */
+@Entity({ schema: AppSchema.Billing, name: 'allocations' })
+@Index('allocations_job_idx', ['jobId'])
+export class BillingAllocationEntity {
+  @PrimaryColumn({ name: 'allocation_id', type: 'text' })
+  allocationId!: string;
+
+  @Column({ name: 'job_id', type: 'uuid' })
+  jobId!: string;
+
+  @Column({ name: 'customer_id', type: 'text' })
+  customerId!: string;
+
+  @Column({ name: 'provider_id', type: 'text' })
+  providerId!: string;
+
+  @Column({ name: 'offer_id', type: 'text' })
+  offerId!: string;
+
+  @Column({ type: 'text' })
+  instrument!: string;
+
+  @Column({ name: 'quantity_micro', type: 'bigint', transformer: bigintColumn })
+  quantityMicro!: bigint;
+
+  @Column({ name: 'compute_nano_usd', type: 'bigint', transformer: bigintColumn })
+  computeNanoUsd!: bigint;
+
+  @Column({ name: 'energy_nano_usd', type: 'bigint', transformer: bigintColumn })
+  energyNanoUsd!: bigint;
+
+  @Column({ name: 'effective_nano_usd', type: 'bigint', transformer: bigintColumn })
+  effectiveNanoUsd!: bigint;
+
+  @Column({ name: 'amount_nano_usd', type: 'bigint', transformer: bigintColumn })
+  amountNanoUsd!: bigint;
+
+  @Column({ name: 'fee_nano_usd', type: 'bigint', transformer: bigintColumn })
+  feeNanoUsd!: bigint;
+
+  @Column({ name: 'matched_at', type: 'timestamptz' })
+  matchedAt!: Date;
+
+  @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' })
+  receivedAt!: Date;
+}
+
+/** Usage that arrived before its allocation: posted when the allocation arrives. */
+@Entity({ schema: AppSchema.Billing, name: 'pending_usage' })
+@Index('pending_usage_allocation_idx', ['allocationId'])
+export class PendingUsageEntity {
+  @PrimaryColumn({ name: 'usage_id', type: 'text' })
+  usageId!: string;
+
+  @Column({ name: 'allocation_id', type: 'text' })
+  allocationId!: string;
+
+  @Column({ type: 'jsonb' })
+  payload!: unknown;
+
+  @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' })
+  receivedAt!: Date;
 }

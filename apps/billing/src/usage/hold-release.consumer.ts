@@ -1,0 +1,24 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { TERMINAL_JOB_STATUSES, Topic } from '#contracts';
+import { KafkaHandler, type InboundBatch } from '#messaging';
+import { AppSchema } from '#persistence';
+
+/**
+ * When a job ends (completed, cancelled, expired, failed), its open holds resolve: `settled` when
+ * usage was captured, `voided` when none was. Each hold leaves `open` once (the database refuses
+ * a second time); a job's remainder that ended while the job itself goes on keeps its holds.
+ */
+@Controller()
+export class HoldReleaseConsumer {
+  @KafkaHandler(Topic.JobEvents)
+  async handle(@Payload() batch: InboundBatch<typeof Topic.JobEvents>): Promise<void> {
+    const ended = [...new Set(batch.messages.filter((m) => TERMINAL_JOB_STATUSES.has(m.payload.status)).map((m) => m.payload.jobId))];
+    if (ended.length === 0) return;
+    await batch.manager.query(
+      `UPDATE "${AppSchema.Billing}".holds SET status = CASE WHEN captured > 0 THEN 'settled' ELSE 'voided' END
+        WHERE job_id = ANY($1) AND status = 'open'`,
+      [ended],
+    );
+  }
+}

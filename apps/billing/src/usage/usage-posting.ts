@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { Topic, type UsageMetered } from '#contracts';
+import { usageAmounts, usageTransaction, type Consumed } from '#ledger';
+import { AppSchema } from '#persistence';
+import { postTransaction, type PostOutcome } from '../journal/journal.writer.js';
+
+const B = AppSchema.Billing;
+
+export interface AllocationPrices {
+  readonly allocation_id: string;
+  readonly job_id: string;
+  readonly customer_id: string;
+  readonly provider_id: string;
+  readonly instrument: string;
+  readonly compute_nano_usd: string;
+  readonly energy_nano_usd: string;
+}
+
+export function consumedOf(u: UsageMetered): Consumed {
+  if (u.instrument.startsWith('gpu:')) return { kind: 'gpu-seconds', seconds: BigInt(u.gpuSeconds ?? '0') };
+  return { kind: 'tokens', tokens: BigInt(u.inputTokens ?? '0') + BigInt(u.outputTokens ?? '0') };
+}
+
+/** Why a usage event cannot belong to its allocation, or undefined when it does. */
+export function mismatch(u: UsageMetered, a: AllocationPrices): string | undefined {
+  if (u.customerId !== a.customer_id) return `usage ${u.usageId} names customer ${u.customerId}, its allocation ${a.allocation_id} belongs to ${a.customer_id}`;
+  if (u.providerId !== a.provider_id) return `usage ${u.usageId} names provider ${u.providerId}, its allocation ran on ${a.provider_id}`;
+  if (u.jobId !== a.job_id) return `usage ${u.usageId} names job ${u.jobId}, its allocation is for ${a.job_id}`;
+  if (u.instrument !== a.instrument) return `usage ${u.usageId} is for ${u.instrument}, its allocation for ${a.instrument}`;
+  return undefined;
+}
+
+export const payloadHash = (u: UsageMetered): string => createHash('sha256').update(JSON.stringify(u)).digest('hex');
+
+/**
+ * Posts one usage event at its allocation's unit prices, and captures what it charged on the
+ * allocation's hold while that is open (late usage after the hold resolved is still charged:
+ * see docs/decisions/0008-ledger.md).
+ */
+export async function postUsage(manager: EntityManager, u: UsageMetered, a: AllocationPrices, feeBps: number): Promise<PostOutcome> {
+  const charge = {
+    usageId: u.usageId,
+    allocationId: u.allocationId,
+    jobId: u.jobId,
+    customerId: u.customerId,
+    providerId: u.providerId,
+    consumed: consumedOf(u),
+    computeNanoUsd: BigInt(a.compute_nano_usd),
+    energyNanoUsd: BigInt(a.energy_nano_usd),
+    feeBps,
+  };
+  const outcome = await postTransaction(manager, usageTransaction(charge), Topic.UsageMetered);
+  if (outcome.kind === 'posted') {
+    const { compute, energy, fee } = usageAmounts(charge);
+    await manager.query(
+      `UPDATE "${B}".holds SET captured = captured + $2 WHERE hold_id = $1 AND status = 'open'`,
+      [u.allocationId, (compute + energy + fee).toString()],
+    );
+  }
+  return outcome;
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { dlqTopicOf, Topic, type Allocation, type JobEvent, type UsageMetered } from '#contracts';
+import { Header } from '#messaging';
+import { count, sql } from './support/db.js';
+import { collect, mark, produce } from './support/kafka.js';
+import { ServiceProcess } from './support/services.js';
+import { waitFor } from './support/wait.js';
+
+jest.setTimeout(240_000);
+
+/** Usage into the journal over the real stack: allocations and usage are published by the test. */
+describe('billing: usage posted to the journal exactly once', () => {
+  let billing = new ServiceProcess('billing');
+
+  beforeAll(async () => {
+    billing.start();
+    await billing.ready();
+  });
+
+  afterAll(async () => {
+    await billing.stop();
+  });
+
+  const customer = () => `cust-${randomUUID().slice(0, 8)}`;
+
+  function allocation(customerId: string, patch: Partial<Allocation> = {}): Allocation {
+    const jobId = randomUUID();
+    return {
+      allocationId: `${jobId}.1`,
+      jobId,
+      customerId,
+      providerId: 'prov-billing',
+      offerId: 'us-east-1-1',
+      instrument: 'gpu:h100',
+      region: 'us-east-1',
+      gridZone: 'PJM',
+      quantity: '1',
+      computeNanoUsd: '2000000000',
+      energyNanoUsd: '100000000',
+      effectiveNanoUsd: '2100000000',
+      amountNanoUsd: '2100000000',
+      feeNanoUsd: '42000000',
+      matchedAt: new Date().toISOString(),
+      ...patch,
+    };
+  }
+
+  function usage(a: Allocation, seconds: number, patch: Partial<UsageMetered> = {}): UsageMetered {
+    return {
+      usageId: randomUUID(),
+      allocationId: a.allocationId,
+      jobId: a.jobId,
+      customerId: a.customerId,
+      providerId: a.providerId,
+      instrument: a.instrument,
+      inputTokens: null,
+      outputTokens: null,
+      gpuSeconds: String(seconds),
+      energyKwh: null,
+      startedAt: new Date(Date.now() - seconds * 1_000).toISOString(),
+      endedAt: new Date().toISOString(),
+      ...patch,
+    };
+  }
+
+  const send = (topic: string, messages: { key: string; value: unknown }[]) => produce(topic, messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })));
+  const allocate = (a: Allocation) => send(Topic.Allocations, [{ key: a.jobId, value: a }]);
+  const meter = (...u: UsageMetered[]) => send(Topic.UsageMetered, u.map((x) => ({ key: x.customerId, value: x })));
+
+  async function balance(account: string): Promise<bigint> {
+    const rows = await sql<{ balance: string }>(`SELECT balance FROM billing.balances WHERE account_id = $1`, [account]);
+    return BigInt(rows[0]?.balance ?? '0');
+  }
+
+  const posted = (usageIds: readonly string[]) =>
+    count(`SELECT count(*) AS n FROM billing.transactions WHERE idempotency_key = ANY($1)`, [usageIds.map((u) => `usage:${u}`)]);
+
+  it('posts usage at its allocation prices once, captures it on the hold, and settles the hold when the job ends', async () => {
+    const c = customer();
+    const a = allocation(c);
+    await allocate(a);
+    const u = usage(a, 1_800);
+    await meter(u, u);
+    await waitFor('the usage posted', async () => ((await posted([u.usageId])) === 1 ? true : undefined), 30_000, 100);
+    // 0.5 h × ($2.00 + $0.10) = $1.05, + 2% fee = $1.071, debited to the customer.
+    expect(await balance(`customer:${c}`)).toBe(1_071_000_000n);
+    const lines = await sql<{ kind: string; amount: string; job_id: string }>(
+      `SELECT e.kind, e.amount, e.job_id FROM billing.entries e JOIN billing.transactions t USING (tx_id) WHERE t.idempotency_key = $1 ORDER BY e.entry_id`,
+      [`usage:${u.usageId}`],
+    );
+    expect(lines.map((l) => [l.kind, l.amount])).toEqual([
+      ['compute', '1000000000'],
+      ['energy', '50000000'],
+      ['fee', '21000000'],
+      ['compute', '-1000000000'],
+      ['energy', '-50000000'],
+      ['fee', '-21000000'],
+    ]);
+    expect(lines.every((l) => l.job_id === a.jobId)).toBe(true);
+    expect(await sql(`SELECT status, amount, captured FROM billing.holds WHERE hold_id = $1`, [a.allocationId])).toEqual([{ status: 'open', amount: '2142000000', captured: '1071000000' }]);
+
+    const done: JobEvent = { eventId: `${a.jobId}.9`, jobId: a.jobId, customerId: c, type: 'completed', status: 'completed', reason: null, quantity: '1', filledQuantity: '1', allocationIds: [a.allocationId], until: null, at: new Date().toISOString() };
+    await send(Topic.JobEvents, [{ key: a.jobId, value: done }]);
+    await waitFor('the hold settled', async () => ((await count(`SELECT count(*) AS n FROM billing.holds WHERE hold_id = $1 AND status = 'settled'`, [a.allocationId])) === 1 ? true : undefined), 30_000, 100);
+  });
+
+  it('keeps usage that comes before its allocation, and posts it when the allocation arrives', async () => {
+    const a = allocation(customer());
+    const early = usage(a, 3_600);
+    await meter(early);
+    await waitFor('usage parked', async () => ((await count(`SELECT count(*) AS n FROM billing.pending_usage WHERE usage_id = $1`, [early.usageId])) === 1 ? true : undefined), 30_000, 100);
+    await allocate(a);
+    await waitFor('the early usage posted', async () => ((await posted([early.usageId])) === 1 ? true : undefined), 30_000, 100);
+    expect(await count(`SELECT count(*) AS n FROM billing.pending_usage WHERE usage_id = $1`, [early.usageId])).toBe(0);
+  });
+
+  it('records the same usage id with another body as a conflict, and refuses usage that is not its allocation', async () => {
+    const a = allocation(customer());
+    await allocate(a);
+    const u = usage(a, 60);
+    await meter(u);
+    await waitFor('posted', async () => ((await posted([u.usageId])) === 1 ? true : undefined), 30_000, 100);
+    const before = await balance(`customer:${a.customerId}`);
+    const since = await mark(dlqTopicOf(Topic.UsageMetered));
+    const stranger = usage(a, 60, { customerId: customer() });
+    await meter({ ...u, gpuSeconds: '6000' }, stranger);
+    await waitFor('the conflict recorded', async () => ((await count(`SELECT count(*) AS n FROM billing.posting_conflicts WHERE idempotency_key = $1`, [`usage:${u.usageId}`])) === 1 ? true : undefined), 30_000, 100);
+    expect(await balance(`customer:${a.customerId}`)).toBe(before);
+    const dead = await collect(since, (m) => m.key === stranger.customerId, (all) => all.length >= 1);
+    expect(dead[0]?.headers[Header.ErrorCode]).toBe('rejected');
+    expect(dead[0]?.headers[Header.ErrorDetail]).toMatch(/belongs to/);
+  });
+
+  it('loses and duplicates nothing when billing is killed mid-stream and restarted', async () => {
+    const a = allocation(customer(), { quantity: '1000' });
+    await allocate(a);
+    const events = Array.from({ length: 2_000 }, () => usage(a, 36));
+    const producing = (async () => {
+      for (let i = 0; i < events.length; i += 200) await meter(...events.slice(i, i + 200), ...events.slice(i, i + 20));
+    })();
+    const ids = events.map((e) => e.usageId);
+    await waitFor('some usage posted', async () => ((await posted(ids)) > 0 ? true : undefined), 60_000, 20);
+    await billing.stop('SIGKILL');
+    await producing;
+    billing = new ServiceProcess('billing').start();
+    await billing.ready();
+    await waitFor('all usage posted', async () => ((await posted(ids)) === events.length ? true : undefined), 120_000, 250);
+    // 2,000 × 36 s at $2.10/h = $42.00, + 2% = $42.84.
+    expect(await balance(`customer:${a.customerId}`)).toBe(42_840_000_000n);
+    const unbalanced = await sql(`SELECT tx_id FROM billing.entries GROUP BY tx_id, asset HAVING sum(amount) <> 0`);
+    expect(unbalanced).toEqual([]);
+  });
+});
