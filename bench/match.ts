@@ -1,6 +1,7 @@
 /**
  * bench:match — a job submitted over HTTP to its allocation on Kafka, on the real stack, with
- * market-data, the matching engine and the gateway each running as their own process.
+ * market-data, the matching engine, billing (the pre-trade hold) and the gateway each running as
+ * their own process.
  *
  *   1. capacity: signed ticks for PROVIDERS × REGIONS offers of one instrument, plenty of it;
  *   2. load: jobs POSTed at a fixed rate (open loop: a slow answer does not slow the sender),
@@ -25,7 +26,7 @@ const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 1_000);
 const PROVIDERS = 5;
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-south-1'];
 const INSTRUMENT = 'gpu:bench-h100';
-const PORTS = { gateway: 3911, 'market-data': 3912, 'matching-engine': 3913 };
+const PORTS = { gateway: 3911, 'market-data': 3912, 'matching-engine': 3913, billing: 3914 };
 
 const run = `benchm${Date.now().toString(36)}`;
 const databaseUrl = await freshDatabase('spotgrid_bench_match');
@@ -37,6 +38,8 @@ const env = {
   GATEWAY_PORT: String(PORTS.gateway),
   MARKET_DATA_PORT: String(PORTS['market-data']),
   MATCHING_ENGINE_PORT: String(PORTS['matching-engine']),
+  BILLING_PORT: String(PORTS.billing),
+  BILLING_URL: `http://127.0.0.1:${PORTS.billing}`,
 };
 const config = parseConfig({ ...process.env, ...env });
 await runMigrations(config);
@@ -53,6 +56,7 @@ async function startAtEnd(groupId: string, topic: string): Promise<void> {
 for (const topic of [Topic.SpotPrices, Topic.EnergyTariffs, Topic.FxRates]) await startAtEnd(`${run}.market-data`, topic);
 await startAtEnd(`${run}.matching-engine`, Topic.Quotes);
 await startAtEnd(`${run}.gateway`, Topic.JobEvents);
+for (const topic of [Topic.Allocations, Topic.UsageMetered, Topic.JobEvents]) await startAtEnd(`${run}.billing`, topic);
 await startAtEnd(`${run}.probe`, Topic.Allocations);
 await admin.disconnect();
 
@@ -60,8 +64,16 @@ const { default: pgm } = await import('pg');
 const db = new pgm.Client({ connectionString: databaseUrl });
 await db.connect();
 
-const services = (['market-data', 'matching-engine', 'gateway'] as const).map((app) => ({ app, child: startService(app, env) }));
+const services = (['market-data', 'matching-engine', 'billing', 'gateway'] as const).map((app) => ({ app, child: startService(app, env) }));
 await Promise.all((Object.values(PORTS) as number[]).map((p) => waitReady(`http://127.0.0.1:${p}`)));
+
+// The customer has money for every job of the run (each holds its worst case until it ends).
+const topUp = await fetch(`http://127.0.0.1:${PORTS.billing}/v1/customers/bench-customer/top-ups`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ amount: '100000000', reference: run }),
+});
+if (topUp.status !== 201) throw new Error(`top-up refused: ${topUp.status} ${await topUp.text()}`);
 
 // 1. Capacity: every offer holds far more than the run can take.
 const producer = createIdempotentProducer(kafka);

@@ -17,22 +17,33 @@ jest.setTimeout(240_000);
 describe('matching: jobs in, allocations out, at the best effective price', () => {
   const market = new ServiceProcess('market-data');
   let engine = new ServiceProcess('matching-engine');
-  const gateway = new ServiceProcess('gateway');
+  const billing = new ServiceProcess('billing');
+  const gateway = new ServiceProcess('gateway', { BILLING_URL: billing.url });
 
   beforeAll(async () => {
-    market.start();
-    engine.start();
-    gateway.start();
-    await Promise.all([market.ready(), engine.ready(), gateway.ready()]);
+    for (const s of [market, engine, billing, gateway]) s.start();
+    await Promise.all([market.ready(), engine.ready(), billing.ready(), gateway.ready()]);
   });
 
   afterAll(async () => {
-    await Promise.all([market.stop(), engine.stop(), gateway.stop()]);
+    await Promise.all([market.stop(), engine.stop(), gateway.stop(), billing.stop()]);
   });
 
   /** Each test trades its own instrument, so suites sharing the stack never cross. */
   const instrumentFor = (label: string) => `gpu:t-${label}-${randomUUID().slice(0, 6)}`;
   const customer = () => `cust-${randomUUID().slice(0, 8)}`;
+
+  /** A customer with money on account (a top-up through billing, as finance would make it). */
+  async function funded(amount = '100000'): Promise<string> {
+    const c = customer();
+    const res = await fetch(`${billing.url}/v1/customers/${c}/top-ups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount, reference: randomUUID() }),
+    });
+    expect(res.status).toBe(201);
+    return c;
+  }
 
   interface Provider {
     id: string;
@@ -127,7 +138,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     await offer(b, { instrument, region: 'eu-west-1', price: '1.50' });
     await Promise.all([askAt(a, 'us-east-1', 2_000_000_000n), askAt(b, 'eu-west-1', 1_500_000_000n)]);
 
-    const c = customer();
+    const c = await funded();
     const east = await submit(c, job(instrument, { constraints: { regions: ['us-east-1'] } }));
     expect(east.status).toBe(201);
     const matched = await until(c, east.id, 'matched');
@@ -150,7 +161,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     await offer(p, { instrument, region: 'us-east-1', price: '3.00' });
     await askAt(p, 'us-east-1', 3_000_000_000n);
 
-    const c = customer();
+    const c = await funded();
     const resting = await submit(c, job(instrument, { limitPrice: '2.50' }));
     expect(resting.status).toBe(201);
     const queued = await until(c, resting.id, 'queued');
@@ -184,7 +195,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     await offer(p, { instrument, region: 'us-east-1', price: '2.00', zone, energyIncluded: false, capacity: '100' });
     await askAt(p, 'us-east-1', 3_000_000_000n);
 
-    const c = customer();
+    const c = await funded();
     const patient = await submit(c, job(instrument));
     // Its latest start (deadline − runtime) comes before the cheap slot: it must not wait for it.
     const hurried = await submit(c, job(instrument, { deadline: new Date(boundary - 5_000).toISOString(), runtimeSeconds: 5 }));
@@ -209,7 +220,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     const p = await provider('expire');
     await offer(p, { instrument, region: 'us-east-1', price: '9.00' });
     await askAt(p, 'us-east-1', 9_000_000_000n);
-    const c = customer();
+    const c = await funded();
     const j = await submit(c, job(instrument, { deadline: new Date(Date.now() + 8_000).toISOString(), runtimeSeconds: 5 }));
     const expired = await until(c, j.id, 'expired', 30_000);
     expect(expired.reason).toMatch(/latest feasible start/);
@@ -221,7 +232,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     const p = await provider('idem');
     await offer(p, { instrument, region: 'us-east-1', price: '2.00' });
     await askAt(p, 'us-east-1', 2_000_000_000n);
-    const c = customer();
+    const c = await funded();
     const key = randomUUID();
     const body = job(instrument, { limitPrice: '1.00' });
     const first = await submit(c, body, key);
@@ -262,6 +273,32 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     expect(other.status).toBe(404);
   });
 
+  it('refuses with 402 a job the customer cannot cover, holds the worst case of one it can, and gives it back when the job ends', async () => {
+    const instrument = instrumentFor('funds');
+    const p = await provider('funds');
+    await offer(p, { instrument, region: 'us-east-1', price: '3.00' });
+    await askAt(p, 'us-east-1', 3_000_000_000n);
+    const c = await funded('10');
+    // 2 units × $5 limit = $10, + 2% fee: $10.20 > $10.
+    const refused = await submit(c, job(instrument));
+    expect(refused.status).toBe(402);
+    expect(refused.body).toMatchObject({ requiredNanoUsd: '10200000000', availableNanoUsd: '10000000000' });
+    expect(await count(`SELECT count(*) AS n FROM gateway.jobs WHERE customer_id = $1`, [c])).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM billing.holds WHERE customer_id = $1`, [c])).toBe(0);
+
+    // Within its means, at a limit below the ask: it rests, and its worst case is held.
+    const resting = await submit(c, job(instrument, { limitPrice: '2.00' }));
+    expect(resting.status).toBe(201);
+    expect(await sql(`SELECT amount, status FROM billing.holds WHERE hold_id = $1`, [resting.id])).toEqual([{ amount: '4080000000', status: 'open' }]);
+    const second = await submit(c, job(instrument, { limitPrice: '2.00', quantity: '3', work: { type: 'gpu-hours', hours: '3' } }));
+    expect(second.status).toBe(402);
+    await until(c, resting.id, 'queued');
+    const del = await fetch(`${gateway.url}/v1/jobs/${resting.id}`, { method: 'DELETE', headers: { 'x-customer-id': c } });
+    expect(del.status).toBe(202);
+    await until(c, resting.id, 'cancelled');
+    await waitFor('the hold voided', async () => ((await count(`SELECT count(*) AS n FROM billing.holds WHERE hold_id = $1 AND status = 'voided'`, [resting.id])) === 1 ? true : undefined), 30_000, 100);
+  });
+
   it('answers a pre-trade quote: the cost now, where, and whether waiting is cheaper', async () => {
     const instrument = instrumentFor('quote');
     const [a, b] = [await provider('qa'), await provider('qb')];
@@ -284,7 +321,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     const p = await provider('crash');
     await offer(p, { instrument, region: 'us-east-1', price: '1.00', capacity: '10000' });
     await askAt(p, 'us-east-1', 1_000_000_000n);
-    const c = customer();
+    const c = await funded();
     const since = await mark(Topic.Allocations);
     const total = 200;
     const ids: string[] = [];

@@ -3,6 +3,8 @@ import { Topic } from '#contracts';
 import { AppSchema } from '#persistence';
 import { ServiceModule, type ServiceDefinition } from '#runtime';
 import { billingEntities } from './entities.js';
+import { FundsController } from './funds/funds.controller.js';
+import { FundsService } from './funds/funds.service.js';
 import { AllocationConsumer } from './usage/allocation.consumer.js';
 import { HoldReleaseConsumer } from './usage/hold-release.consumer.js';
 import { UsageConsumer } from './usage/usage.consumer.js';
@@ -16,6 +18,7 @@ export const billingService: ServiceDefinition = {
 
 @Module({
   imports: [ServiceModule.forApp(billingService)],
-  controllers: [AllocationConsumer, UsageConsumer, HoldReleaseConsumer],
+  controllers: [AllocationConsumer, UsageConsumer, HoldReleaseConsumer, FundsController],
+  providers: [FundsService],
 })
 export class BillingModule {}

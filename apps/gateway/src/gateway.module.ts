@@ -5,7 +5,7 @@ import { AppSchema } from '#persistence';
 import { bullConnectionOf, CONFIG, ServiceModule, type Config, type ServiceDefinition } from '#runtime';
 import { gatewayEntities } from './entities.js';
 import { TickIngestController } from './feed/tick-ingest.controller.js';
-import { FUNDS_CHECK, UncheckedFunds } from './jobs/funds.js';
+import { FUNDS_CHECK, LedgerFunds } from './jobs/funds.js';
 import { JobEventsConsumer } from './jobs/job-events.consumer.js';
 import { JobIntake } from './jobs/job-intake.service.js';
 import { JobSweeper } from './jobs/job-sweeper.js';
@@ -31,6 +31,6 @@ export const gatewayService: ServiceDefinition = {
     BullModule.registerQueue({ name: QueueName.Matching }),
   ],
   controllers: [TickIngestController, MarketReadController, QuoteStreamController, JobsController, PreTradeController, JobEventsConsumer],
-  providers: [QuoteStream, MarketSnapshot, JobWriter, JobIntake, JobSweeper, { provide: FUNDS_CHECK, useClass: UncheckedFunds }],
+  providers: [QuoteStream, MarketSnapshot, JobWriter, JobIntake, JobSweeper, { provide: FUNDS_CHECK, useClass: LedgerFunds }],
 })
 export class GatewayModule {}

@@ -67,6 +67,8 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   /** Upper bound of the back-off between retries of a transient failure (database or broker down). */
   RETRY_MAX_BACKOFF_MS: positiveInt.max(300_000).default(5_000),
+  /** Where the gateway reaches billing for pre-trade holds (the local default is billing's port). */
+  BILLING_URL: url(['http:', 'https:']).default('http://127.0.0.1:3004'),
   /** The platform's fee on each allocation, in basis points of its amount (200 = 2%). */
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(5_000).default(200),
   /** Jobs the matching engine's BullMQ worker takes at once (they are written in groups). */

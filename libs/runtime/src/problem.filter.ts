@@ -11,6 +11,8 @@ export interface Problem {
   readonly detail?: string;
   readonly instance?: string;
   readonly errors?: readonly { readonly path: string; readonly message: string }[];
+  /** RFC 9457 extension members, sent at the top level of the body. */
+  readonly extensions?: Readonly<Record<string, string>>;
 }
 
 const logger = createRootLogger('http', process.env['LOG_LEVEL'] ?? 'info');
@@ -44,7 +46,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       res.setHeader('Retry-After', '1');
     } else if (problem.status >= 500) logger.error({ err: exception, method: req.method, url: req.originalUrl }, 'unhandled error');
     if (res.headersSent) return;
-    res.status(problem.status).type('application/problem+json').json({ ...problem, instance: req.originalUrl });
+    const { extensions, ...body } = problem;
+    res.status(problem.status).type('application/problem+json').json({ ...body, ...extensions, instance: req.originalUrl });
   }
 
   private toProblem(exception: unknown): Problem {

@@ -5,7 +5,7 @@ import { KafkaHandler, type InboundBatch } from '#messaging';
 import { AppSchema } from '#persistence';
 import { parseQuantityMicro } from '#pricing';
 import { CONFIG, type Config } from '#runtime';
-import { mismatch, postUsage, type AllocationPrices } from './usage-posting.js';
+import { lockAllocations, mismatch, postUsage, type AllocationPrices } from './usage-posting.js';
 
 const B = AppSchema.Billing;
 
@@ -22,6 +22,7 @@ export class AllocationConsumer {
   async handle(@Payload() batch: InboundBatch<typeof Topic.Allocations>): Promise<void> {
     const { manager } = batch;
     const rows = batch.messages.map((m) => m.payload);
+    await lockAllocations(manager, rows.map((a) => a.allocationId));
     const fresh: AllocationPrices[] = await manager.query(
       `INSERT INTO "${B}".allocations (allocation_id, job_id, customer_id, provider_id, offer_id, instrument, quantity_micro,
               compute_nano_usd, energy_nano_usd, effective_nano_usd, amount_nano_usd, fee_nano_usd, matched_at)
@@ -52,9 +53,12 @@ export class AllocationConsumer {
     );
     if (fresh.length === 0) return;
     const byId = new Map(rows.map((a) => [a.allocationId, a]));
+    // A job accepted through the gateway already holds its worst case (hold id = job id); an
+    // allocation of any other job gets a hold of its own.
     await manager.query(
       `INSERT INTO "${B}".holds (hold_id, customer_id, job_id, allocation_id, amount, status)
-       SELECT * FROM json_to_recordset($1::json) AS x(hold_id text, customer_id text, job_id text, allocation_id text, amount bigint, status text)
+       SELECT x.* FROM json_to_recordset($1::json) AS x(hold_id text, customer_id text, job_id text, allocation_id text, amount bigint, status text)
+        WHERE NOT EXISTS (SELECT 1 FROM "${B}".holds h WHERE h.hold_id = x.job_id)
        ON CONFLICT (hold_id) DO NOTHING`,
       [
         JSON.stringify(

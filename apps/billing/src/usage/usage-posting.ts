@@ -31,6 +31,17 @@ export function mismatch(u: UsageMetered, a: AllocationPrices): string | undefin
   return undefined;
 }
 
+/**
+ * Serialises the allocation and usage consumers on each allocation id until commit: without it, a
+ * usage event parked while its allocation commits in a concurrent transaction would be missed by
+ * both and wait forever. Ids are locked in sorted order, so two batches never deadlock.
+ */
+export async function lockAllocations(manager: EntityManager, allocationIds: readonly string[]): Promise<void> {
+  const sorted = [...new Set(allocationIds)].sort();
+  if (sorted.length === 0) return;
+  await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('billing.allocation:' || id, 0)) FROM unnest($1::text[]) AS id`, [sorted]);
+}
+
 export const payloadHash = (u: UsageMetered): string => createHash('sha256').update(JSON.stringify(u)).digest('hex');
 
 /**
@@ -54,8 +65,8 @@ export async function postUsage(manager: EntityManager, u: UsageMetered, a: Allo
   if (outcome.kind === 'posted') {
     const { compute, energy, fee } = usageAmounts(charge);
     await manager.query(
-      `UPDATE "${B}".holds SET captured = captured + $2 WHERE hold_id = $1 AND status = 'open'`,
-      [u.allocationId, (compute + energy + fee).toString()],
+      `UPDATE "${B}".holds SET captured = captured + $3 WHERE hold_id IN ($1, $2) AND status = 'open'`,
+      [u.allocationId, u.jobId, (compute + energy + fee).toString()],
     );
   }
   return outcome;

@@ -6,7 +6,7 @@ import { KafkaHandler, type InboundBatch } from '#messaging';
 import { AppSchema } from '#persistence';
 import { registry } from '#platform';
 import { CONFIG, type Config } from '#runtime';
-import { mismatch, payloadHash, postUsage, type AllocationPrices } from './usage-posting.js';
+import { lockAllocations, mismatch, payloadHash, postUsage, type AllocationPrices } from './usage-posting.js';
 
 const B = AppSchema.Billing;
 
@@ -31,6 +31,7 @@ export class UsageConsumer {
   async handle(@Payload() batch: InboundBatch<typeof Topic.UsageMetered>): Promise<void> {
     const { manager } = batch;
     const ids = [...new Set(batch.messages.map((m) => m.payload.allocationId))];
+    await lockAllocations(manager, ids);
     const rows: AllocationPrices[] = await manager.query(
       `SELECT allocation_id, job_id, customer_id, provider_id, instrument, compute_nano_usd, energy_nano_usd
          FROM "${B}".allocations WHERE allocation_id = ANY($1)`,

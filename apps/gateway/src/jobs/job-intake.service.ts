@@ -124,6 +124,10 @@ export class JobIntake {
     }
     const slots = req.deferrable ? forecast(snapshot, eligibleOffers(snapshot, req.instrument, req.constraints, now), now, terms.latestStart) : [];
 
+    // A retry of an accepted job must not reserve money again: answer it before the hold.
+    const earlier = await this.byKey(customerId, idempotencyKey);
+    if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
+
     const worst = worstCaseNanoUsd(terms.quantityMicro, terms.limitNanoUsd);
     const hold = worst + worstCaseFeeNanoUsd(worst, this.config.PLATFORM_FEE_BPS);
     const jobId = randomUUID();
@@ -133,6 +137,7 @@ export class JobIntake {
         title: 'insufficient funds',
         status: 402,
         detail: `the job's worst case is ${hold} nano-USD (quantity × limit + fee); ${funds.availableNanoUsd} nano-USD is available`,
+        extensions: { requiredNanoUsd: hold.toString(), availableNanoUsd: funds.availableNanoUsd.toString() },
       });
     }
 
@@ -150,7 +155,9 @@ export class JobIntake {
       until: null,
       at: submittedAt.toISOString(),
     };
-    const inserted = await this.writer.write({
+    let inserted: JobRow | undefined;
+    try {
+      inserted = await this.writer.write({
       job_id: jobId,
       customer_id: customerId,
       idempotency_key: idempotencyKey,
@@ -171,14 +178,24 @@ export class JobIntake {
       created_at: submittedAt.toISOString(),
       event_id: event.eventId,
       message: encodeMessage(Topic.JobEvents, event),
-    });
+      });
+    } catch (error) {
+      this.releaseHold(jobId);
+      throw error;
+    }
     if (inserted === undefined) {
+      this.releaseHold(jobId);
       // The key was taken, by an earlier request or a concurrent one.
       const earlier = await this.byKey(customerId, idempotencyKey);
       if (earlier === undefined) throw new Error('idempotency conflict without a stored job');
       return { job: this.replay(earlier, hash), replayed: true };
     }
     return { job: inserted, replayed: false };
+  }
+
+  /** The job was not stored: its hold goes back (best effort; an orphan hold expires anyway). */
+  private releaseHold(jobId: string): void {
+    this.funds.release(jobId).catch((error: unknown) => this.logger.warn({ err: error, jobId }, 'could not release the hold of a job that was not stored'));
   }
 
   /** Queues a job for matching; a failure is logged and left to the sweeper (the job is stored). */

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { Accounts, grantTransaction, topUpTransaction } from '#ledger';
+import { AppSchema } from '#persistence';
+import { postTransaction } from '../journal/journal.writer.js';
+
+const B = AppSchema.Billing;
+
+export interface CustomerFunds {
+  readonly customerId: string;
+  /** What the customer has prepaid and not spent (credit-normal balance, shown positive). */
+  readonly balanceNanoUsd: bigint;
+  readonly creditLimitNanoUsd: bigint;
+  /** Open holds, less what usage already captured on them. */
+  readonly heldNanoUsd: bigint;
+  /** balance + credit limit − held: what a new job's worst case must fit in. */
+  readonly availableNanoUsd: bigint;
+}
+
+/**
+ * Customer money: balances, credit limits, top-ups, grants, and the pre-trade hold. A hold is
+ * placed under a row lock on the customer's account, so two jobs racing for the same money
+ * cannot both pass.
+ */
+@Injectable()
+export class FundsService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async funds(customerId: string, manager: EntityManager = this.dataSource.manager): Promise<CustomerFunds> {
+    const account = Accounts.customer(customerId);
+    const [row]: { balance: string | null; credit_limit: string | null; held: string | null }[] = await manager.query(
+      `SELECT (SELECT balance FROM "${B}".balances WHERE account_id = $1 AND asset = 'USD') AS balance,
+              (SELECT credit_limit FROM "${B}".accounts WHERE account_id = $1) AS credit_limit,
+              (SELECT sum(GREATEST(amount - captured, 0)) FROM "${B}".holds WHERE customer_id = $2 AND status = 'open') AS held`,
+      [account, customerId],
+    );
+    // Entries are debit-positive; a customer's money is a credit, so its balance is the negation.
+    const balance = -BigInt(row?.balance ?? '0');
+    const creditLimit = BigInt(row?.credit_limit ?? '0');
+    const held = BigInt(row?.held ?? '0');
+    return { customerId, balanceNanoUsd: balance, creditLimitNanoUsd: creditLimit, heldNanoUsd: held, availableNanoUsd: balance + creditLimit - held };
+  }
+
+  /**
+   * Reserves a job's worst case, or says what is available. Idempotent by hold id: placing the
+   * same hold again answers as the first time did (held), whatever the balance is now.
+   */
+  async placeHold(request: { holdId: string; customerId: string; jobId: string; amountNanoUsd: bigint }): Promise<{ held: boolean; funds: CustomerFunds }> {
+    return this.dataSource.transaction(async (manager) => {
+      await this.openAccount(manager, request.customerId);
+      await manager.query(`SELECT 1 FROM "${B}".accounts WHERE account_id = $1 FOR UPDATE`, [Accounts.customer(request.customerId)]);
+      const existing: { hold_id: string }[] = await manager.query(`SELECT hold_id FROM "${B}".holds WHERE hold_id = $1`, [request.holdId]);
+      const funds = await this.funds(request.customerId, manager);
+      if (existing.length > 0) return { held: true, funds };
+      if (funds.availableNanoUsd < request.amountNanoUsd) return { held: false, funds };
+      await manager.query(
+        `INSERT INTO "${B}".holds (hold_id, customer_id, job_id, amount, status) VALUES ($1, $2, $3, $4, 'open')`,
+        [request.holdId, request.customerId, request.jobId, request.amountNanoUsd.toString()],
+      );
+      return { held: true, funds: { ...funds, heldNanoUsd: funds.heldNanoUsd + request.amountNanoUsd, availableNanoUsd: funds.availableNanoUsd - request.amountNanoUsd } };
+    });
+  }
+
+  async voidHold(holdId: string): Promise<boolean> {
+    const [, n]: [unknown[], number] = await this.dataSource.query(`UPDATE "${B}".holds SET status = 'voided' WHERE hold_id = $1 AND status = 'open'`, [holdId]);
+    return n > 0;
+  }
+
+  async topUp(customerId: string, reference: string, amountNanoUsd: bigint, kind: 'top-up' | 'grant'): Promise<{ posted: boolean; funds: CustomerFunds }> {
+    return this.dataSource.transaction(async (manager) => {
+      await this.openAccount(manager, customerId);
+      const tx = kind === 'top-up' ? topUpTransaction(reference, customerId, amountNanoUsd) : grantTransaction(reference, customerId, amountNanoUsd);
+      const outcome = await postTransaction(manager, tx, `http:${kind}`);
+      if (outcome.kind === 'conflict') return { posted: false, funds: await this.funds(customerId, manager) };
+      return { posted: true, funds: await this.funds(customerId, manager) };
+    });
+  }
+
+  async setCreditLimit(customerId: string, limitNanoUsd: bigint): Promise<CustomerFunds> {
+    return this.dataSource.transaction(async (manager) => {
+      await this.openAccount(manager, customerId);
+      await manager.query(`UPDATE "${B}".accounts SET credit_limit = $2 WHERE account_id = $1`, [Accounts.customer(customerId), limitNanoUsd.toString()]);
+      return this.funds(customerId, manager);
+    });
+  }
+
+  private async openAccount(manager: EntityManager, customerId: string): Promise<void> {
+    await manager.query(`INSERT INTO "${B}".accounts (account_id, kind, owner_id, asset) VALUES ($1, 'customer', $2, 'USD') ON CONFLICT DO NOTHING`, [
+      Accounts.customer(customerId),
+      customerId,
+    ]);
+  }
+}
