@@ -61,6 +61,7 @@ cat <<TXT
 
   Market API     http://127.0.0.1:${PORT[gateway]}/v1/instruments · /v1/quotes?instrument=… · /v1/stream/quotes?instrument=…
   Jobs API       POST http://127.0.0.1:${PORT[gateway]}/v1/jobs (headers x-customer-id, Idempotency-Key) · GET /v1/jobs/:id · POST /v1/quotes
+  Money          POST http://127.0.0.1:${PORT[billing]}/v1/customers/<id>/top-ups {"amount":"500","reference":"…"} before a customer's first job
   Replay prices  npm run feed -- --file ../shared/data/aws_ec2_spot_price_history_c5a2xlarge_us-east-1.csv --format aws-spot --end-at-now
 
   Kafka 127.0.0.1:9092 · PostgreSQL 127.0.0.1:5432/spotgrid · Redis 127.0.0.1:6379
