@@ -67,13 +67,17 @@ await db.connect();
 const services = (['market-data', 'matching-engine', 'billing', 'gateway'] as const).map((app) => ({ app, child: startService(app, env) }));
 await Promise.all((Object.values(PORTS) as number[]).map((p) => waitReady(`http://127.0.0.1:${p}`)));
 
-// The customer has money for every job of the run (each holds its worst case until it ends).
-const topUp = await fetch(`http://127.0.0.1:${PORTS.billing}/v1/customers/bench-customer/top-ups`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ amount: '100000000', reference: run }),
-});
-if (topUp.status !== 201) throw new Error(`top-up refused: ${topUp.status} ${await topUp.text()}`);
+// Jobs come from many customers (a customer's holds queue on its account), each with money for
+// every job of the run (each holds its worst case until it ends).
+const CUSTOMERS = Array.from({ length: 50 }, (_, i) => `bench-customer-${i}`);
+for (const customer of CUSTOMERS) {
+  const topUp = await fetch(`http://127.0.0.1:${PORTS.billing}/v1/customers/${customer}/top-ups`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ amount: '100000000', reference: `${run}-${customer}` }),
+  });
+  if (topUp.status !== 201) throw new Error(`top-up refused: ${topUp.status} ${await topUp.text()}`);
+}
 
 // 1. Capacity: every offer holds far more than the run can take.
 const producer = createIdempotentProducer(kafka);
@@ -129,11 +133,13 @@ await probe.run({
 
 const deadline = new Date(Date.now() + 3_600_000).toISOString();
 let failures = 0;
+let submitted = 0;
 async function submitOne(sentAt: Map<string, number>): Promise<void> {
+  const customer = CUSTOMERS[(submitted += 1) % CUSTOMERS.length] as string;
   const started = performance.now();
   const res = await fetch(`http://127.0.0.1:${PORTS.gateway}/v1/jobs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-customer-id': 'bench-customer', 'idempotency-key': randomUUID() },
+    headers: { 'content-type': 'application/json', 'x-customer-id': customer, 'idempotency-key': randomUUID() },
     body: JSON.stringify({ instrument: INSTRUMENT, quantity: '1', limitPrice: '5', deadline, runtimeSeconds: 60, deferrable: false, work: { type: 'gpu-hours', hours: '1' } }),
   }).catch(() => undefined);
   if (res?.status !== 201) {

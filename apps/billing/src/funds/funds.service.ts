@@ -27,31 +27,32 @@ export class FundsService {
   constructor(private readonly dataSource: DataSource) {}
 
   async funds(customerId: string, manager: EntityManager = this.dataSource.manager): Promise<CustomerFunds> {
-    const account = Accounts.customer(customerId);
-    const [row]: { balance: string | null; credit_limit: string | null; held: string | null }[] = await manager.query(
-      `SELECT (SELECT balance FROM "${B}".balances WHERE account_id = $1 AND asset = 'USD') AS balance,
-              (SELECT credit_limit FROM "${B}".accounts WHERE account_id = $1) AS credit_limit,
-              (SELECT sum(GREATEST(amount - captured, 0)) FROM "${B}".holds WHERE customer_id = $2 AND status = 'open') AS held`,
-      [account, customerId],
+    const [row]: FundsRow[] = await manager.query(
+      `SELECT a.credit_limit, a.held, (SELECT balance FROM "${B}".balances WHERE account_id = $1 AND asset = 'USD') AS balance
+         FROM (SELECT 1) AS one LEFT JOIN "${B}".accounts a ON a.account_id = $1`,
+      [Accounts.customer(customerId)],
     );
-    // Entries are debit-positive; a customer's money is a credit, so its balance is the negation.
-    const balance = -BigInt(row?.balance ?? '0');
-    const creditLimit = BigInt(row?.credit_limit ?? '0');
-    const held = BigInt(row?.held ?? '0');
-    return { customerId, balanceNanoUsd: balance, creditLimitNanoUsd: creditLimit, heldNanoUsd: held, availableNanoUsd: balance + creditLimit - held };
+    return fundsOf(customerId, row);
   }
 
   /**
    * Reserves a job's worst case, or says what is available. Idempotent by hold id: placing the
-   * same hold again answers as the first time did (held), whatever the balance is now.
+   * same hold again answers as the first time did (held), whatever the balance is now. The
+   * customer's account row is locked by the first statement (an upsert), so concurrent holds of
+   * one customer queue for it and none spends money another has reserved.
    */
   async placeHold(request: { holdId: string; customerId: string; jobId: string; amountNanoUsd: bigint }): Promise<{ held: boolean; funds: CustomerFunds }> {
     return this.dataSource.transaction(async (manager) => {
-      await this.openAccount(manager, request.customerId);
-      await manager.query(`SELECT 1 FROM "${B}".accounts WHERE account_id = $1 FOR UPDATE`, [Accounts.customer(request.customerId)]);
-      const existing: { hold_id: string }[] = await manager.query(`SELECT hold_id FROM "${B}".holds WHERE hold_id = $1`, [request.holdId]);
-      const funds = await this.funds(request.customerId, manager);
-      if (existing.length > 0) return { held: true, funds };
+      const [row]: (FundsRow & { existing: string | null })[] = await manager.query(
+        `INSERT INTO "${B}".accounts AS a (account_id, kind, owner_id, asset) VALUES ($1, 'customer', $2, 'USD')
+         ON CONFLICT (account_id) DO UPDATE SET kind = a.kind
+         RETURNING a.credit_limit, a.held,
+                   (SELECT balance FROM "${B}".balances WHERE account_id = $1 AND asset = 'USD') AS balance,
+                   (SELECT hold_id FROM "${B}".holds WHERE hold_id = $3) AS existing`,
+        [Accounts.customer(request.customerId), request.customerId, request.holdId],
+      );
+      const funds = fundsOf(request.customerId, row);
+      if (row?.existing !== null && row?.existing !== undefined) return { held: true, funds };
       if (funds.availableNanoUsd < request.amountNanoUsd) return { held: false, funds };
       await manager.query(
         `INSERT INTO "${B}".holds (hold_id, customer_id, job_id, amount, status) VALUES ($1, $2, $3, $4, 'open')`,
@@ -90,4 +91,18 @@ export class FundsService {
       customerId,
     ]);
   }
+}
+
+interface FundsRow {
+  credit_limit: string | null;
+  held: string | null;
+  balance: string | null;
+}
+
+function fundsOf(customerId: string, row: FundsRow | undefined): CustomerFunds {
+  // Entries are debit-positive; a customer's money is a credit, so its balance is the negation.
+  const balance = -BigInt(row?.balance ?? '0');
+  const creditLimit = BigInt(row?.credit_limit ?? '0');
+  const held = BigInt(row?.held ?? '0');
+  return { customerId, balanceNanoUsd: balance, creditLimitNanoUsd: creditLimit, heldNanoUsd: held, availableNanoUsd: balance + creditLimit - held };
 }

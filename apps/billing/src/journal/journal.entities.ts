@@ -35,6 +35,10 @@ export class AccountEntity {
   @Column({ name: 'credit_limit', type: 'bigint', default: 0, transformer: bigintColumn })
   creditLimit!: bigint;
 
+  /** What open holds keep (amount − captured), maintained by a trigger on holds. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintColumn })
+  held!: bigint;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 }
