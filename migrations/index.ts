@@ -6,6 +6,7 @@ import { MatchingBook1764180000000 } from './1764180000000-matching-book.js';
 import { GatewayJobs1764180001000 } from './1764180001000-gateway-jobs.js';
 import { BillingJournal1764190000000 } from './1764190000000-billing-journal.js';
 import { BillingUsage1764190001000 } from './1764190001000-billing-usage.js';
+import { FinanceViews1764190002000 } from './1764190002000-finance-views.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -17,6 +18,7 @@ export const migrations = [
   GatewayJobs1764180001000,
   BillingJournal1764190000000,
   BillingUsage1764190001000,
+  FinanceViews1764190002000,
 ];
 
 export { allEntities } from './entities.js';

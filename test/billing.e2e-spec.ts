@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { dlqTopicOf, Topic, type Allocation, type JobEvent, type UsageMetered } from '#contracts';
 import { Header } from '#messaging';
@@ -12,14 +13,16 @@ jest.setTimeout(240_000);
 /** Usage into the journal over the real stack: allocations and usage are published by the test. */
 describe('billing: usage posted to the journal exactly once', () => {
   let billing = new ServiceProcess('billing');
+  const gateway = new ServiceProcess('gateway', { BILLING_URL: billing.url });
 
   beforeAll(async () => {
     billing.start();
-    await billing.ready();
+    gateway.start();
+    await Promise.all([billing.ready(), gateway.ready()]);
   });
 
   afterAll(async () => {
-    await billing.stop();
+    await Promise.all([billing.stop(), gateway.stop()]);
   });
 
   const customer = () => `cust-${randomUUID().slice(0, 8)}`;
@@ -130,6 +133,51 @@ describe('billing: usage posted to the journal exactly once', () => {
     const dead = await collect(since, (m) => m.key === stranger.customerId, (all) => all.length >= 1);
     expect(dead[0]?.headers[Header.ErrorCode]).toBe('rejected');
     expect(dead[0]?.headers[Header.ErrorDetail]).toMatch(/belongs to/);
+  });
+
+  it('serves finance: entries by job with a cursor, the same as CSV, balances, reconciliation, and a read-only BI role', async () => {
+    const a = allocation(customer());
+    await allocate(a);
+    const u = usage(a, 3_600);
+    await meter(u);
+    await waitFor('posted', async () => ((await posted([u.usageId])) === 1 ? true : undefined), 30_000, 100);
+
+    const first = (await (await fetch(`${gateway.url}/v1/finance/entries?job=${a.jobId}&limit=4`)).json()) as { items: { amountNanoUsd: string; kind: string }[]; nextCursor: string | null };
+    expect(first.items).toHaveLength(4);
+    expect(first.nextCursor).not.toBeNull();
+    const rest = (await (await fetch(`${gateway.url}/v1/finance/entries?job=${a.jobId}&limit=4&cursor=${first.nextCursor}`)).json()) as typeof first;
+    expect(rest.items).toHaveLength(2);
+    expect(rest.nextCursor).toBeNull();
+    expect([...first.items, ...rest.items].reduce((s, e) => s + BigInt(e.amountNanoUsd), 0n)).toBe(0n);
+
+    const csv = await fetch(`${gateway.url}/v1/finance/entries.csv?customer=${a.customerId}`);
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = (await csv.text()).trim().split('\n');
+    expect(lines[0]).toMatch(/^entry_id,tx_id,transaction_key/);
+    // Every line of a transaction is traceable to its customer, the provider's and the platform's too.
+    expect(lines).toHaveLength(1 + 6);
+
+    const balances = (await (await fetch(`${gateway.url}/v1/finance/balances?customer=${a.customerId}`)).json()) as { items: { balanceNanoUsd: string }[] };
+    // 1 h × $2.10 + 2% = $2.142, owed by the customer.
+    expect(balances.items).toEqual([expect.objectContaining({ balanceNanoUsd: '-2142000000' })]);
+
+    const reconciliation = (await (await fetch(`${gateway.url}/v1/finance/reconciliation`)).json()) as { journal: { sumNanoUsd: string; unbalancedTransactions: number } };
+    expect(reconciliation.journal).toEqual({ sumNanoUsd: '0', unbalancedTransactions: 0 });
+
+    // BI tools read the bi schema and nothing else, and write nothing.
+    const asBi = async (statement: string) => {
+      const client = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
+      await client.connect();
+      try {
+        await client.query('SET ROLE spotgrid_bi');
+        return (await client.query(statement)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await asBi(`SELECT count(*)::int AS n FROM bi.journal_entries WHERE job_id = '${a.jobId}'`)).toEqual([{ n: 6 }]);
+    await expect(asBi(`SELECT count(*) FROM billing.entries`)).rejects.toThrow(/permission denied/);
+    await expect(asBi(`INSERT INTO billing.assets VALUES ('EUR', 9)`)).rejects.toThrow(/permission denied/);
   });
 
   it('loses and duplicates nothing when billing is killed mid-stream and restarted', async () => {

@@ -5,6 +5,7 @@ import { AppSchema } from '#persistence';
 import { bullConnectionOf, CONFIG, ServiceModule, type Config, type ServiceDefinition } from '#runtime';
 import { gatewayEntities } from './entities.js';
 import { TickIngestController } from './feed/tick-ingest.controller.js';
+import { FinanceController } from './finance/finance.controller.js';
 import { FUNDS_CHECK, LedgerFunds } from './jobs/funds.js';
 import { JobEventsConsumer } from './jobs/job-events.consumer.js';
 import { JobIntake } from './jobs/job-intake.service.js';
@@ -30,7 +31,7 @@ export const gatewayService: ServiceDefinition = {
     BullModule.forRootAsync({ useFactory: (config: Config) => ({ connection: bullConnectionOf(config), prefix: config.QUEUE_PREFIX }), inject: [CONFIG] }),
     BullModule.registerQueue({ name: QueueName.Matching }),
   ],
-  controllers: [TickIngestController, MarketReadController, QuoteStreamController, JobsController, PreTradeController, JobEventsConsumer],
+  controllers: [TickIngestController, MarketReadController, QuoteStreamController, JobsController, PreTradeController, JobEventsConsumer, FinanceController],
   providers: [QuoteStream, MarketSnapshot, JobWriter, JobIntake, JobSweeper, { provide: FUNDS_CHECK, useClass: LedgerFunds }],
 })
 export class GatewayModule {}
