@@ -18,36 +18,89 @@ export function transactionHash(tx: LedgerTransaction): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/**
- * Posts a transaction in the caller's database transaction: one statement for the header (a
- * duplicate key inserts nothing), one for the entries (whose trigger moves the balances). The
- * database checks at commit that it balances. A key already posted with the same body is a
- * duplicate (no effect); with another body it is recorded in `posting_conflicts` for review and
- * nothing is posted. Accounts are opened on first use.
- */
+/** Posts one transaction: see `postTransactions`. */
 export async function postTransaction(manager: EntityManager, tx: LedgerTransaction, source: string): Promise<PostOutcome> {
-  assertBalanced(tx);
-  const hash = transactionHash(tx);
-  const inserted: { tx_id: string }[] = await manager.query(
+  const [outcome] = await postTransactions(manager, [tx], source);
+  return outcome as PostOutcome;
+}
+
+/**
+ * Posts transactions in the caller's database transaction, a batch at a time: one statement for
+ * the headers (a key already posted inserts nothing), one for the accounts opened on first use,
+ * one for all the entries (whose trigger moves the balances). The database checks at commit that
+ * each balances. A key already posted with the same body is a duplicate (no effect); with another
+ * body it is recorded in `posting_conflicts` for review, and nothing is posted for it. Outcomes
+ * come back in the order of the input.
+ */
+export async function postTransactions(manager: EntityManager, txs: readonly LedgerTransaction[], source: string): Promise<PostOutcome[]> {
+  if (txs.length === 0) return [];
+  const hashes = txs.map((tx) => {
+    assertBalanced(tx);
+    return transactionHash(tx);
+  });
+  // Within the batch the first copy of a key is the one posted; the others are judged against it.
+  const firstOf = new Map<string, number>();
+  txs.forEach((tx, i) => {
+    if (!firstOf.has(tx.key)) firstOf.set(tx.key, i);
+  });
+  const heads = [...firstOf.values()];
+  const inserted: { tx_id: string; idempotency_key: string }[] = await manager.query(
     `INSERT INTO "${B}".transactions (idempotency_key, request_hash, kind, reverses, refs)
-     VALUES ($1, $2, $3, (SELECT tx_id FROM "${B}".transactions WHERE idempotency_key = $4), $5)
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING tx_id`,
-    [tx.key, hash, tx.kind, tx.reverses ?? null, JSON.stringify(tx.refs)],
+     SELECT x.key, x.hash, x.kind, r.tx_id, x.refs
+       FROM ROWS FROM (json_to_recordset($1::json) AS (key text, hash text, kind text, reverses text, refs jsonb))
+            WITH ORDINALITY AS x(key, hash, kind, reverses, refs, n)
+       LEFT JOIN "${B}".transactions r ON r.idempotency_key = x.reverses
+      ORDER BY x.n
+     ON CONFLICT (idempotency_key) DO NOTHING
+     RETURNING tx_id, idempotency_key`,
+    [JSON.stringify(heads.map((i) => ({ key: txs[i]?.key, hash: hashes[i], kind: txs[i]?.kind, reverses: txs[i]?.reverses ?? null, refs: txs[i]?.refs })))],
   );
-  const row = inserted[0];
-  if (row === undefined) {
-    const [existing]: { tx_id: string; request_hash: string }[] = await manager.query(
-      `SELECT tx_id, request_hash FROM "${B}".transactions WHERE idempotency_key = $1`,
-      [tx.key],
+  const posted = new Map(inserted.map((r) => [r.idempotency_key, r.tx_id]));
+  const earlierKeys = txs.map((tx) => tx.key).filter((k) => !posted.has(k));
+  const earlier = new Map<string, { tx_id: string; request_hash: string }>();
+  if (earlierKeys.length > 0) {
+    const rows: { tx_id: string; request_hash: string; idempotency_key: string }[] = await manager.query(
+      `SELECT tx_id, request_hash, idempotency_key FROM "${B}".transactions WHERE idempotency_key = ANY($1)`,
+      [[...new Set(earlierKeys)]],
     );
-    if (existing !== undefined && existing.request_hash === hash) return { kind: 'duplicate', txId: existing.tx_id };
-    await manager.query(
-      `INSERT INTO "${B}".posting_conflicts (idempotency_key, request_hash, existing_hash, source, payload) VALUES ($1, $2, $3, $4, $5)`,
-      [tx.key, hash, existing?.request_hash ?? '', source, JSON.stringify({ ...tx, lines: tx.lines.map((l) => ({ ...l, amount: l.amount.toString() })) })],
-    );
-    return { kind: 'conflict' };
+    for (const r of rows) earlier.set(r.idempotency_key, r);
   }
-  const accounts = [...new Set(tx.lines.map((l) => l.account))];
+
+  const outcomes: PostOutcome[] = [];
+  const conflicts: { key: string; hash: string; existing: string; payload: string }[] = [];
+  const toEnter: LedgerTransaction[] = [];
+  txs.forEach((tx, i) => {
+    const hash = hashes[i] as string;
+    const fresh = posted.get(tx.key);
+    if (fresh !== undefined && firstOf.get(tx.key) === i) {
+      outcomes.push({ kind: 'posted', txId: fresh });
+      toEnter.push(tx);
+      return;
+    }
+    const existingHash = fresh !== undefined ? hashes[firstOf.get(tx.key) as number] : earlier.get(tx.key)?.request_hash;
+    const existingId = fresh ?? earlier.get(tx.key)?.tx_id;
+    if (existingHash === hash && existingId !== undefined) {
+      outcomes.push({ kind: 'duplicate', txId: existingId });
+      return;
+    }
+    conflicts.push({
+      key: tx.key,
+      hash,
+      existing: existingHash ?? '',
+      payload: JSON.stringify({ ...tx, lines: tx.lines.map((l) => ({ ...l, amount: l.amount.toString() })) }),
+    });
+    outcomes.push({ kind: 'conflict' });
+  });
+
+  if (conflicts.length > 0) {
+    await manager.query(
+      `INSERT INTO "${B}".posting_conflicts (idempotency_key, request_hash, existing_hash, source, payload)
+       SELECT key, hash, existing, $2, payload::jsonb FROM json_to_recordset($1::json) AS x(key text, hash text, existing text, payload text)`,
+      [JSON.stringify(conflicts), source],
+    );
+  }
+  if (toEnter.length === 0) return outcomes;
+  const accounts = [...new Set(toEnter.flatMap((tx) => tx.lines.map((l) => l.account)))];
   await manager.query(
     `INSERT INTO "${B}".accounts (account_id, kind, owner_id, asset)
      SELECT a, split_part(a, ':', 1), substr(a, strpos(a, ':') + 1), 'USD' FROM unnest($1::text[]) AS a
@@ -56,17 +109,27 @@ export async function postTransaction(manager: EntityManager, tx: LedgerTransact
   );
   await manager.query(
     `INSERT INTO "${B}".entries (tx_id, account_id, asset, amount, kind, customer_id, provider_id, job_id, allocation_id, usage_id)
-     SELECT $1, account_id, asset, amount, kind, $2, $3, $4, $5, $6
-       FROM json_to_recordset($7::json) AS x(account_id text, asset text, amount bigint, kind text)`,
+     SELECT tx_id, account_id, asset, amount, kind, customer_id, provider_id, job_id, allocation_id, usage_id
+       FROM json_to_recordset($1::json) AS x(tx_id bigint, account_id text, asset text, amount bigint, kind text, customer_id text,
+            provider_id text, job_id text, allocation_id text, usage_id text)`,
     [
-      row.tx_id,
-      tx.refs.customerId ?? null,
-      tx.refs.providerId ?? null,
-      tx.refs.jobId ?? null,
-      tx.refs.allocationId ?? null,
-      tx.refs.usageId ?? null,
-      JSON.stringify(tx.lines.map((l) => ({ account_id: l.account, asset: l.asset, amount: l.amount.toString(), kind: l.kind }))),
+      JSON.stringify(
+        toEnter.flatMap((tx) =>
+          tx.lines.map((l) => ({
+            tx_id: posted.get(tx.key),
+            account_id: l.account,
+            asset: l.asset,
+            amount: l.amount.toString(),
+            kind: l.kind,
+            customer_id: tx.refs.customerId ?? null,
+            provider_id: tx.refs.providerId ?? null,
+            job_id: tx.refs.jobId ?? null,
+            allocation_id: tx.refs.allocationId ?? null,
+            usage_id: tx.refs.usageId ?? null,
+          })),
+        ),
+      ),
     ],
   );
-  return { kind: 'posted', txId: row.tx_id };
+  return outcomes;
 }

@@ -5,7 +5,7 @@ import { KafkaHandler, type InboundBatch } from '#messaging';
 import { AppSchema } from '#persistence';
 import { parseQuantityMicro } from '#pricing';
 import { CONFIG, type Config } from '#runtime';
-import { lockAllocations, mismatch, postUsage, type AllocationPrices } from './usage-posting.js';
+import { lockAllocations, mismatch, postUsages, type AllocationPrices } from './usage-posting.js';
 
 const B = AppSchema.Billing;
 
@@ -76,6 +76,7 @@ export class AllocationConsumer {
       [fresh.map((f) => f.allocation_id)],
     );
     const prices = new Map(fresh.map((f) => [f.allocation_id, f]));
+    const ready: { usage: UsageMetered; allocation: AllocationPrices }[] = [];
     for (const p of pending) {
       const a = prices.get(p.payload.allocationId) as AllocationPrices;
       // Parked usage that does not belong to its allocation stays out of the journal, for review.
@@ -86,7 +87,8 @@ export class AllocationConsumer {
         );
         continue;
       }
-      await postUsage(manager, p.payload, a, this.config.PLATFORM_FEE_BPS);
+      ready.push({ usage: p.payload, allocation: a });
     }
+    await postUsages(manager, ready, this.config.PLATFORM_FEE_BPS);
   }
 }

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { Topic, type UsageMetered } from '#contracts';
 import { usageAmounts, usageTransaction, type Consumed } from '#ledger';
 import { AppSchema } from '#persistence';
-import { postTransaction, type PostOutcome } from '../journal/journal.writer.js';
+import { postTransactions, type PostOutcome } from '../journal/journal.writer.js';
 
 const B = AppSchema.Billing;
 
@@ -45,12 +45,17 @@ export async function lockAllocations(manager: EntityManager, allocationIds: rea
 export const payloadHash = (u: UsageMetered): string => createHash('sha256').update(JSON.stringify(u)).digest('hex');
 
 /**
- * Posts one usage event at its allocation's unit prices, and captures what it charged on the
- * allocation's hold while that is open (late usage after the hold resolved is still charged:
- * see docs/decisions/0008-ledger.md).
+ * Posts usage events at their allocations' unit prices, a batch at a time, and captures what
+ * each charged on its hold while that is open: the allocation's own hold, or the job's pre-trade
+ * hold (a job has one or the other). Late usage after the hold resolved is still charged (see
+ * docs/decisions/0008-ledger.md). Outcomes in input order.
  */
-export async function postUsage(manager: EntityManager, u: UsageMetered, a: AllocationPrices, feeBps: number): Promise<PostOutcome> {
-  const charge = {
+export async function postUsages(
+  manager: EntityManager,
+  items: readonly { readonly usage: UsageMetered; readonly allocation: AllocationPrices }[],
+  feeBps: number,
+): Promise<PostOutcome[]> {
+  const charges = items.map(({ usage: u, allocation: a }) => ({
     usageId: u.usageId,
     allocationId: u.allocationId,
     jobId: u.jobId,
@@ -60,14 +65,22 @@ export async function postUsage(manager: EntityManager, u: UsageMetered, a: Allo
     computeNanoUsd: BigInt(a.compute_nano_usd),
     energyNanoUsd: BigInt(a.energy_nano_usd),
     feeBps,
-  };
-  const outcome = await postTransaction(manager, usageTransaction(charge), Topic.UsageMetered);
-  if (outcome.kind === 'posted') {
-    const { compute, energy, fee } = usageAmounts(charge);
+  }));
+  const outcomes = await postTransactions(manager, charges.map(usageTransaction), Topic.UsageMetered);
+  const capture = new Map<string, bigint>();
+  outcomes.forEach((o, i) => {
+    if (o.kind !== 'posted') return;
+    const c = charges[i] as (typeof charges)[number];
+    const { compute, energy, fee } = usageAmounts(c);
+    for (const holdId of [c.allocationId, c.jobId]) capture.set(holdId, (capture.get(holdId) ?? 0n) + compute + energy + fee);
+  });
+  if (capture.size > 0) {
     await manager.query(
-      `UPDATE "${B}".holds SET captured = captured + $3 WHERE hold_id IN ($1, $2) AND status = 'open'`,
-      [u.allocationId, u.jobId, (compute + energy + fee).toString()],
+      `UPDATE "${B}".holds h SET captured = h.captured + x.amount
+         FROM json_to_recordset($1::json) AS x(hold_id text, amount bigint)
+        WHERE h.hold_id = x.hold_id AND h.status = 'open'`,
+      [JSON.stringify([...capture].map(([hold_id, amount]) => ({ hold_id, amount: amount.toString() })))],
     );
   }
-  return outcome;
+  return outcomes;
 }

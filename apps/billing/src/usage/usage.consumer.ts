@@ -6,7 +6,7 @@ import { KafkaHandler, type InboundBatch } from '#messaging';
 import { AppSchema } from '#persistence';
 import { registry } from '#platform';
 import { CONFIG, type Config } from '#runtime';
-import { lockAllocations, mismatch, payloadHash, postUsage, type AllocationPrices } from './usage-posting.js';
+import { lockAllocations, mismatch, payloadHash, postUsages, type AllocationPrices } from './usage-posting.js';
 
 const B = AppSchema.Billing;
 
@@ -38,6 +38,7 @@ export class UsageConsumer {
       [ids],
     );
     const allocations = new Map(rows.map((r) => [r.allocation_id, r]));
+    const ready: { usage: typeof batch.messages[number]['payload']; allocation: AllocationPrices }[] = [];
     for (const m of batch.messages) {
       const u = m.payload;
       const a = allocations.get(u.allocationId);
@@ -56,9 +57,9 @@ export class UsageConsumer {
         batch.reject(m, 'rejected', wrong);
         continue;
       }
-      const outcome = await postUsage(manager, u, a, this.config.PLATFORM_FEE_BPS);
-      outcomes.inc({ outcome: outcome.kind });
+      ready.push({ usage: u, allocation: a });
     }
+    for (const outcome of await postUsages(manager, ready, this.config.PLATFORM_FEE_BPS)) outcomes.inc({ outcome: outcome.kind });
   }
 
   /** A second copy of parked usage: the same body is a duplicate; another body, a conflict. */

@@ -1,0 +1,175 @@
+/**
+ * bench:ledger — usage events on Kafka posted to the journal exactly once, with billing running as
+ * its own process on the real stack.
+ *
+ *   1. throughput: N usage events (over A allocations) produced first, then drained by billing;
+ *      events/s from the first posting to the last;
+ *   2. latency: events at a steady rate; publish → posted (the posting transaction's time);
+ *   3. baseline, same run: a bare kafkajs consumer reading the same events (no validation, no
+ *      database): the ceiling the broker and client allow on this machine.
+ *
+ * Budget (DESIGN.md 14): >= 20,000 usage events/s posted exactly once.
+ */
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { Topic, type Allocation, type UsageMetered } from '#contracts';
+import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
+import { runMigrations } from '#migrations';
+import { parseConfig } from '#platform';
+import { fmt, freshDatabase, peakRssMiB, percentile, startService, waitReady } from './support.js';
+
+const N = Number(process.env['BENCH_EVENTS'] ?? 50_000);
+const RATE = Number(process.env['BENCH_RATE'] ?? 2_000);
+const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 5);
+const ALLOCATIONS = 200;
+const CUSTOMERS = 50;
+const BATCH = 1_000;
+const PORT = 3921;
+
+const run = `benchl${Date.now().toString(36)}`;
+const databaseUrl = await freshDatabase('spotgrid_bench_ledger');
+const env = { DATABASE_URL: databaseUrl, KAFKA_CLIENT_ID: run, QUEUE_PREFIX: run, BILLING_PORT: String(PORT), NODE_ENV: 'test' };
+const config = parseConfig({ ...process.env, ...env });
+await runMigrations(config);
+const kafka = createKafka(config, 'bench', pino({ level: 'silent' }));
+await ensureTopics(kafka, config);
+const admin = kafka.admin();
+await admin.connect();
+for (const topic of [Topic.Allocations, Topic.UsageMetered, Topic.JobEvents]) {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({ groupId: `${run}.billing`, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
+}
+const usageEnds = await admin.fetchTopicOffsets(Topic.UsageMetered);
+await admin.setOffsets({ groupId: `${run}.baseline`, topic: Topic.UsageMetered, partitions: usageEnds.map((o) => ({ partition: o.partition, offset: o.high })) });
+await admin.disconnect();
+
+const { default: pgm } = await import('pg');
+const db = new pgm.Client({ connectionString: databaseUrl });
+await db.connect();
+const producer = createIdempotentProducer(kafka);
+await producer.connect();
+
+const allocations: Allocation[] = Array.from({ length: ALLOCATIONS }, (_, i) => {
+  const jobId = randomUUID();
+  return {
+    allocationId: `${jobId}.1`,
+    jobId,
+    customerId: `bench-c${i % CUSTOMERS}`,
+    providerId: `bench-p${i % 7}`,
+    offerId: 'o1',
+    instrument: 'gpu:bench',
+    region: 'r1',
+    gridZone: 'z1',
+    quantity: '1000',
+    computeNanoUsd: '2000000000',
+    energyNanoUsd: '150000000',
+    effectiveNanoUsd: '2150000000',
+    amountNanoUsd: '2150000000000',
+    feeNanoUsd: '43000000000',
+    matchedAt: new Date().toISOString(),
+  };
+});
+let made = 0;
+function nextUsage(): { key: string; value: Buffer; usageId: string } {
+  const a = allocations[made % ALLOCATIONS] as Allocation;
+  made += 1;
+  const u: UsageMetered = {
+    usageId: `${run}-${made}`,
+    allocationId: a.allocationId,
+    jobId: a.jobId,
+    customerId: a.customerId,
+    providerId: a.providerId,
+    instrument: a.instrument,
+    inputTokens: null,
+    outputTokens: null,
+    gpuSeconds: String(30 + (made % 600)),
+    energyKwh: null,
+    startedAt: new Date(Date.now() - 60_000).toISOString(),
+    endedAt: new Date().toISOString(),
+  };
+  return { key: u.customerId, value: Buffer.from(JSON.stringify(u)), usageId: u.usageId };
+}
+const postedCount = async (): Promise<number> => {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM billing.transactions WHERE kind = 'usage'`);
+  return rows[0]?.n ?? 0;
+};
+
+// ---- 1. throughput: allocations, then the usage backlog, then billing drains it --------------
+await producer.send({ topic: Topic.Allocations, acks: -1, messages: allocations.map((a) => ({ key: a.jobId, value: JSON.stringify(a) })) });
+for (let produced = 0; produced < N; ) {
+  const records = [];
+  for (let j = 0; j < BATCH && produced < N; j += 1, produced += 1) records.push(nextUsage());
+  await producer.send({ topic: Topic.UsageMetered, acks: -1, messages: records.map(({ key, value }) => ({ key, value })) });
+}
+const service = startService('billing', env);
+await waitReady(`http://127.0.0.1:${PORT}`);
+let t0 = 0;
+let atT0 = 0;
+for (;;) {
+  const n = await postedCount();
+  if (n > 0 && t0 === 0) {
+    t0 = performance.now();
+    atT0 = n;
+  }
+  if (n >= N) break;
+  await new Promise((r) => setTimeout(r, 50));
+}
+const throughput = (N - atT0) / ((performance.now() - t0) / 1_000);
+
+// ---- 2. latency at a steady rate -------------------------------------------------------------
+const sentAt = new Map<string, number>();
+const total = RATE * LATENCY_SECONDS;
+const l0 = Date.now();
+for (let sent = 0; sent < total; ) {
+  const due = Math.min(total, Math.floor(((Date.now() - l0) / 1_000) * RATE) + 1);
+  const records = [];
+  for (; sent < due; sent += 1) {
+    const r = nextUsage();
+    sentAt.set(r.usageId, Date.now());
+    records.push({ key: r.key, value: r.value });
+  }
+  if (records.length > 0) await producer.send({ topic: Topic.UsageMetered, acks: -1, messages: records });
+  await new Promise((r) => setTimeout(r, 10));
+}
+for (const until = Date.now() + 60_000; (await postedCount()) < N + total && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+const { rows: postedRows } = await db.query<{ key: string; posted_at: Date }>(
+  `SELECT idempotency_key AS key, posted_at FROM billing.transactions WHERE idempotency_key = ANY($1)`,
+  [[...sentAt.keys()].map((id) => `usage:${id}`)],
+);
+const latencies = postedRows.map((r) => r.posted_at.getTime() - (sentAt.get(r.key.slice('usage:'.length)) ?? 0)).sort((a, b) => a - b);
+const { rows: dupRows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT idempotency_key FROM billing.transactions GROUP BY 1 HAVING count(*) > 1) d`);
+const { rows: sumRows } = await db.query<{ s: string }>(`SELECT coalesce(sum(amount), 0)::text AS s FROM billing.entries`);
+const rss = peakRssMiB(service.pid ?? 0);
+service.kill('SIGTERM');
+
+// ---- 3. baseline: a bare consumer over the same events ----------------------------------------
+const baseline = kafka.consumer({ groupId: `${run}.baseline` });
+await baseline.connect();
+await baseline.subscribe({ topic: Topic.UsageMetered });
+let read = 0;
+let b0 = 0;
+const all = N + total;
+const done = new Promise<void>((resolve) => {
+  void baseline.run({
+    eachBatch: async ({ batch }) => {
+      if (b0 === 0) b0 = performance.now();
+      read += batch.messages.length;
+      if (read >= all) resolve();
+    },
+  });
+});
+await done;
+const baseRate = all / ((performance.now() - b0) / 1_000);
+await baseline.disconnect();
+await producer.disconnect();
+await db.end();
+
+console.log(`
+bench:ledger — usage events on Kafka → journal postings, exactly once (billing as its own process)
+  throughput: ${N} events drained at ${fmt(throughput, 0)} events/s (budget 20,000: ${fmt(throughput / 20_000, 2)}×)
+  latency at ${RATE}/s for ${LATENCY_SECONDS} s: p50 ${fmt(percentile(latencies, 50), 0)} ms, p99 ${fmt(percentile(latencies, 99), 0)} ms (${latencies.length}/${total} posted)
+  exactly once: ${dupRows[0]?.n ?? '?'} duplicate postings; journal sum ${sumRows[0]?.s ?? '?'} (must be 0)
+  baseline (bare kafkajs consumer, same events): ${fmt(baseRate, 0)} msgs/s; ratio ${fmt(throughput / baseRate, 3)}
+  billing peak RSS: ${fmt(rss, 0)} MiB
+`);
+process.exit(0);
