@@ -1,4 +1,4 @@
-import { divideHalfEven } from './postings.js';
+import { divideHalfEven } from '#pricing';
 import { Accounts, USD, type LedgerTransaction } from './journal.js';
 
 /** Cents per USD: invoices are in ISO 4217 minor units. */

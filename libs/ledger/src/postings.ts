@@ -1,17 +1,5 @@
+import { divideHalfEven, feeNanoUsd } from '#pricing';
 import { Accounts, assertBalanced, USD, type LedgerTransaction, type Line } from './journal.js';
-
-/** Half-even division, for the one rounding each amount gets. */
-export function divideHalfEven(n: bigint, d: bigint): bigint {
-  if (d <= 0n) throw new RangeError('divisor must be positive');
-  const q = n / d;
-  const r = n % d;
-  if (r === 0n) return q;
-  const twice = 2n * (r < 0n ? -r : r);
-  const away = n < 0n ? q - 1n : q + 1n;
-  if (twice > d) return away;
-  if (twice < d) return q;
-  return q % 2n === 0n ? q : away;
-}
 
 /** What was consumed, in the instrument's metering unit. */
 export type Consumed =
@@ -45,10 +33,9 @@ export function usageAmounts(c: UsageCharge): { compute: bigint; energy: bigint;
   if (quantity < 0n) throw new RangeError(`usage ${c.usageId} has a negative quantity`);
   const compute = divideHalfEven(quantity * c.computeNanoUsd, perUnit);
   const energy = divideHalfEven(quantity * c.energyNanoUsd, perUnit);
-  const base = compute + energy;
-  // The fee is on what the customer pays for the capacity; nothing on a credit.
-  const fee = base <= 0n ? 0n : divideHalfEven(base * BigInt(c.feeBps), 10_000n);
-  return { compute, energy, fee };
+  // The fee is on what the customer pays for the capacity (nothing on a credit): the same rule
+  // as the allocation's fee.
+  return { compute, energy, fee: feeNanoUsd(compute + energy, c.feeBps) };
 }
 
 /**

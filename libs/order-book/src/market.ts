@@ -122,7 +122,8 @@ export interface AmountRules {
   fee(amountNanoUsd: bigint): bigint;
 }
 
-const askIdOf = (providerId: string, offerId: string): string => `${providerId}\u0000${offerId}`;
+/** The id of an offer's ask in a book (provider and offer ids may contain any identifier character). */
+export const askIdOf = (providerId: string, offerId: string): string => `${providerId}\u0000${offerId}`;
 
 export class Market {
   private readonly books = new Map<string, OrderBook>();

@@ -1,5 +1,5 @@
 import { MAX_FORECAST_SLOTS, type ForecastSlot, type JobConstraints } from '#contracts';
-import { eligible, OrderBook, type Ask, type Fill } from '#order-book';
+import { askIdOf, eligible, OrderBook, type Ask, type Fill } from '#order-book';
 import { forwardPrices, lowerEnvelope, MissingFxRateError } from '#pricing';
 import type { Snapshot, SnapshotOffer } from './market-snapshot.js';
 
@@ -9,10 +9,9 @@ import type { Snapshot, SnapshotOffer } from './market-snapshot.js';
  * Pure: the same snapshot gives the same answers.
  */
 
-const askIdOf = (o: SnapshotOffer): string => `${o.providerId}\u0000${o.offerId}`;
 
 function askOf(o: SnapshotOffer, validUntil: number, quantity: bigint, price: bigint): Ask {
-  return { id: askIdOf(o), providerId: o.providerId, region: o.region, price, quantity, validUntil, attributes: o.attributes };
+  return { id: askIdOf(o.providerId, o.offerId), providerId: o.providerId, region: o.region, price, quantity, validUntil, attributes: o.attributes };
 }
 
 /** Offers of the instrument that the constraints allow, price and capacity aside. */
@@ -48,7 +47,7 @@ export function fillsNow(
   const live = offers.filter((o) => o.ask !== undefined && o.ask.availableMicro > 0n).sort((a, b) => (a.ask?.priority ?? 0) - (b.ask?.priority ?? 0));
   for (const o of live) {
     const ask = o.ask as NonNullable<SnapshotOffer['ask']>;
-    byAsk.set(askIdOf(o), o);
+    byAsk.set(askIdOf(o.providerId, o.offerId), o);
     book.upsertAsk(askOf(o, ask.validUntil, ask.availableMicro, ask.effectiveNanoUsd), now);
   }
   const result = book.submitBid(

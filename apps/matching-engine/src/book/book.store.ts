@@ -206,8 +206,8 @@ export class BookStore {
     ];
     await this.dataSource.query(
       `WITH offers AS (${OFFERS_UPSERT}),
-            orders AS (${ORDERS_UPSERT.replace('$1', '$2')}),
-            allocations AS (${ALLOCATIONS_INSERT.replace('$1', '$3')}),
+            orders AS (${ORDERS_UPSERT}),
+            allocations AS (${ALLOCATIONS_INSERT}),
             outbox AS (
               INSERT INTO "${S}".outbox (topic, key, value, headers)
               SELECT topic, key, convert_to(value, 'UTF8'), headers FROM json_to_recordset($4::json)
@@ -223,6 +223,7 @@ export class BookStore {
   }
 }
 
+// The parts of `persist`'s one statement: offers are $1, orders $2, allocations $3, the outbox $4.
 const OFFERS_UPSERT = `INSERT INTO "${S}".offers AS o (provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd,
          effective_nano_usd, capacity_micro, allocated_micro, tick_seq, as_of, valid_until, attributes, priority)
   SELECT * FROM json_to_recordset($1::json) AS x(provider_id text, offer_id text, instrument text, region text, grid_zone text,
@@ -238,7 +239,7 @@ const OFFERS_UPSERT = `INSERT INTO "${S}".offers AS o (provider_id, offer_id, in
 const ORDERS_UPSERT = `INSERT INTO "${S}".orders AS o (job_id, customer_id, instrument, quantity_micro, limit_nano_usd, allow_split, constraints,
          earliest_start, latest_start, deadline, may_defer, forecast, submitted_at, status, filled_micro, fill_count, step_count,
          priority, wake_at, reason)
-  SELECT * FROM json_to_recordset($1::json) AS x(job_id uuid, customer_id text, instrument text, quantity_micro bigint,
+  SELECT * FROM json_to_recordset($2::json) AS x(job_id uuid, customer_id text, instrument text, quantity_micro bigint,
          limit_nano_usd bigint, allow_split boolean, constraints jsonb, earliest_start timestamptz, latest_start timestamptz,
          deadline timestamptz, may_defer boolean, forecast jsonb, submitted_at timestamptz, status text, filled_micro bigint,
          fill_count integer, step_count integer, priority bigint, wake_at timestamptz, reason text)
@@ -251,7 +252,7 @@ const ORDERS_UPSERT = `INSERT INTO "${S}".orders AS o (job_id, customer_id, inst
 // the book diverged from this table. Better to fail (and rebuild) than to hide it.
 const ALLOCATIONS_INSERT = `INSERT INTO "${S}".allocations (allocation_id, job_id, customer_id, provider_id, offer_id, instrument, region,
          grid_zone, quantity_micro, compute_nano_usd, energy_nano_usd, effective_nano_usd, amount_nano_usd, fee_nano_usd, matched_at)
-  SELECT * FROM json_to_recordset($1::json) AS x(allocation_id text, job_id uuid, customer_id text, provider_id text, offer_id text,
+  SELECT * FROM json_to_recordset($3::json) AS x(allocation_id text, job_id uuid, customer_id text, provider_id text, offer_id text,
          instrument text, region text, grid_zone text, quantity_micro bigint, compute_nano_usd bigint, energy_nano_usd bigint,
          effective_nano_usd bigint, amount_nano_usd bigint, fee_nano_usd bigint, matched_at timestamptz)`;
 
