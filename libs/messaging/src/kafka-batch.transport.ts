@@ -315,7 +315,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
             : await manager.query(
                 `INSERT INTO "${schema}".inbox (consumer_group, message_id, topic, partition, "offset")
                  SELECT $1, id, $2, $3, off FROM unnest($4::text[], $5::bigint[]) AS m(id, off)
-                 ON CONFLICT (consumer_group, message_id) DO NOTHING
+                 ON CONFLICT (consumer_group, topic, message_id) DO NOTHING
                  RETURNING message_id`,
                 [groupId, topic, partition, trackedIds, offsets.filter((_, i) => tracked[i])],
               );

@@ -7,18 +7,22 @@ import type { AppSchemaName } from '#persistence';
  * other entity; the plumbing itself writes them with batched SQL.
  */
 export function messagingEntities(schema: AppSchemaName) {
-  /** One row per message this app has applied: the dedupe record, written in the effect's transaction. */
+  /**
+   * One row per message this app has applied: the dedupe record, written in the effect's
+   * transaction. Message ids are unique within a topic, not across topics (a job's third
+   * lifecycle step and its third allocation may share one), so the topic is part of the key.
+   */
   @Entity({ schema, name: 'inbox' })
   @Index(`${schema}_inbox_processed_at_idx`, ['processedAt'])
   class InboxEntity {
     @PrimaryColumn({ name: 'consumer_group', type: 'text' })
     consumerGroup!: string;
 
+    @PrimaryColumn({ type: 'text' })
+    topic!: string;
+
     @PrimaryColumn({ name: 'message_id', type: 'text' })
     messageId!: string;
-
-    @Column({ type: 'text' })
-    topic!: string;
 
     @Column({ type: 'integer' })
     partition!: number;
