@@ -39,9 +39,22 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'cancelled', 'expired', 'failed']);
 
 /**
+ * Event types that are not statuses: they record what happened to a part of the job and leave the
+ * job's status where it was. `filled`: a partial fill. `attempt-ended`: an allocation stopped
+ * before finishing its work (preempted, or failed on the provider); `requeued` follows when its
+ * remainder is back in the book.
+ */
+export const JOB_EVENT_NOTES = ['filled', 'attempt-ended', 'requeued'] as const;
+export type JobEventNote = (typeof JOB_EVENT_NOTES)[number];
+export type JobEventType = JobStatus | JobEventNote;
+
+/**
  * `jobs.events.v1`: one lifecycle step of a job. Key `jobId`. `type` says what happened; `status`
  * is the job's status after it. A partial fill is `filled` and leaves the status where it was;
- * the fill that completes the quantity is `matched`.
+ * the fill that completes the quantity is `matched`. The matching engine numbers its steps
+ * `<jobId>.<n>`; the dispatcher names its own after the allocation or the job and what happened
+ * (`<allocationId>:running`, `<jobId>:completed`), so every producer's ids are deterministic and
+ * never collide.
  */
 export const jobEventSchema = z
   .object({
@@ -49,7 +62,7 @@ export const jobEventSchema = z
     eventId: z.string().min(1).max(200),
     jobId,
     customerId: identifier,
-    type: z.enum([...JOB_STATUSES, 'filled']),
+    type: z.enum([...JOB_STATUSES, ...JOB_EVENT_NOTES]),
     status: z.enum(JOB_STATUSES),
     reason: z.string().max(500).nullable(),
     /** Units of the instrument (GPU-hours, millions of tokens). */

@@ -12,11 +12,24 @@ export const QueueName = {
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
+/**
+ * Each provider has its own dispatch queue, so one slow or rate-limited provider never holds up
+ * another's work. BullMQ keys use `:` as a separator, so the provider id is encoded.
+ */
+export function dispatchQueueOf(providerId: string): string {
+  return `spotgrid-dispatch.${encodeURIComponent(providerId).replace(/%/g, '~')}`;
+}
+
+/** The dispatch job that runs one allocation: one per allocation, whatever redelivers it. */
+export const dispatchJobIdOf = (allocationId: string): string => `run.${allocationId}`;
+
 export const MatchingJobName = {
   /** A new job for the book. */
   Submit: 'submit',
   /** Withdraw what of a job is not matched yet. */
   Cancel: 'cancel',
+  /** Put back the unfinished remainder of an allocation that a provider did not complete. */
+  Requeue: 'requeue',
 } as const;
 export type MatchingJobName = (typeof MatchingJobName)[keyof typeof MatchingJobName];
 
@@ -54,10 +67,31 @@ export type Order = z.infer<typeof orderSchema>;
 
 export const cancelOrderSchema = z.object({ order: orderSchema, reason: z.string().max(500), requestedAt: isoInstant }).strict();
 
+/**
+ * The remainder of one allocation, back to the book: matched again within the job's limit, never
+ * on the provider that did not finish it, and with the deadline the job still has.
+ */
+export const requeueSchema = z
+  .object({
+    jobId,
+    customerId: identifier,
+    allocationId: z.string().min(1).max(200),
+    /** Units of the instrument not done (up to 6 decimals, more than 0). */
+    remainder: nonNegativeDecimalString.refine((v) => !/^0(\.0+)?$/.test(v), 'must be more than 0'),
+    excludeProvider: identifier,
+    /** 1 for the first time the job's work is put back, and so on. */
+    attempt: z.number().int().min(1).max(100),
+    reason: z.string().max(500),
+    requestedAt: isoInstant,
+  })
+  .strict();
+export type Requeue = z.infer<typeof requeueSchema>;
+
 export const queueJobs = {
   [QueueName.Matching]: {
     [MatchingJobName.Submit]: { schema: orderSchema, jobId: (p: Order) => `submit.${p.jobId}` },
     [MatchingJobName.Cancel]: { schema: cancelOrderSchema, jobId: (p: z.infer<typeof cancelOrderSchema>) => `cancel.${p.order.jobId}` },
+    [MatchingJobName.Requeue]: { schema: requeueSchema, jobId: (p: Requeue) => `requeue.${p.allocationId}` },
   },
 } as const;
 

@@ -142,6 +142,64 @@ describe('Market (the matching core)', () => {
   });
 });
 
+describe('Market.requeue (work a provider did not finish)', () => {
+  /** A job filled on acme, whose record is then what the shell would read back from storage. */
+  function filledOnAcme() {
+    const m = new Market(rules);
+    const fx = new Effects();
+    m.applyQuote(quote({ effectiveNanoUsd: 1_000_000_000n }), T0, fx);
+    m.applyQuote(quote({ providerId: 'beta', offerId: 'b1', effectiveNanoUsd: 1_500_000_000n }), T0, fx);
+    m.submit(order('j1'), T0, fx);
+    const stored = fx.orders.get('j1');
+    if (stored === undefined) throw new Error('no record');
+    return { m, stored: { ...stored } };
+  }
+
+  it('re-places the remainder on the next-cheapest offer, never on the provider that stopped, with fresh ids', () => {
+    const { m, stored } = filledOnAcme();
+    expect(stored.status).toBe('filled');
+    const fx = new Effects();
+    const spec = { jobId: 'j1', allocationId: 'j1.1', remainderMicro: 500_000n, excludeProvider: 'acme', reason: 'preempted' };
+    expect(m.requeue(stored, spec, T0 + MIN, fx)).toBe(true);
+    expect(fx.allocations).toEqual([expect.objectContaining({ allocationId: 'j1.2', providerId: 'beta', quantityMicro: 500_000n, effectiveNanoUsd: 1_500_000_000n })]);
+    expect(fx.steps.map((s) => [s.stepId, s.type, s.status, s.allocationIds])).toEqual([
+      ['j1.3', 'requeued', 'queued', ['j1.1']],
+      ['j1.4', 'matched', 'matched', ['j1.2']],
+    ]);
+    const after = fx.orders.get('j1');
+    expect(after?.constraints.excludeProviders).toEqual(['acme']);
+    expect(after?.requeued).toEqual(['j1.1']);
+    expect(after?.filledMicro).toBe(2_000_000n);
+    // The same remainder again (a redelivery) changes nothing.
+    const again = new Effects();
+    expect(m.requeue(after, spec, T0 + 2 * MIN, again)).toBe(false);
+    expect(again.steps).toEqual([]);
+  });
+
+  it('expires the remainder when nothing else is within the limit, keeping the job matched for what ran', () => {
+    const m = new Market(rules);
+    const fx = new Effects();
+    m.applyQuote(quote({ effectiveNanoUsd: 1_000_000_000n }), T0, fx);
+    m.submit(order('j1', { limitNanoUsd: 1_200_000_000n }), T0, fx);
+    const stored = fx.orders.get('j1');
+    const later = new Effects();
+    m.requeue(stored, { jobId: 'j1', allocationId: 'j1.1', remainderMicro: 1_000_000n, excludeProvider: 'acme', reason: 'provider failed' }, T0 + 61 * MIN, later);
+    expect(later.allocations).toEqual([]);
+    expect(later.steps.map((s) => [s.type, s.status, s.filledMicro])).toEqual([
+      ['requeued', 'queued', 1_000_000n],
+      ['expired', 'matched', 1_000_000n],
+    ]);
+  });
+
+  it('gives the remainder the share of the runtime it needs: its latest start moves later', () => {
+    const { m, stored } = filledOnAcme();
+    const fx = new Effects();
+    // Half the work back: it needs half of the 1-minute runtime, so it may start until 30 s before the deadline.
+    m.requeue(stored, { jobId: 'j1', allocationId: 'j1.1', remainderMicro: 1_000_000n, excludeProvider: 'acme', reason: 'x' }, T0, fx);
+    expect(fx.orders.get('j1')?.latestStart).toBe(T0 + 61 * MIN - 30_000);
+  });
+});
+
 describe('planOrder (deferral)', () => {
   const w = { earliestStart: T0, latestStart: T0 + 60 * MIN, limit: 5n, deferrable: true, forecast: [{ start: T0 + 30 * MIN, end: T0 + 60 * MIN, price: 2n }] };
 

@@ -67,6 +67,18 @@ export interface OrderRecord extends OrderSpec {
   priority: number;
   wakeAt: number | null;
   reason: string | null;
+  /** Allocations whose unfinished remainder was put back: each is taken back once. */
+  requeued: readonly string[];
+}
+
+/** The unfinished remainder of one allocation, returned by the dispatcher. */
+export interface RequeueSpec {
+  readonly jobId: string;
+  readonly allocationId: string;
+  readonly remainderMicro: bigint;
+  /** The provider that did not finish it: the remainder is not placed there again. */
+  readonly excludeProvider: string;
+  readonly reason: string;
 }
 
 export interface AllocationRecord {
@@ -87,7 +99,7 @@ export interface AllocationRecord {
   readonly matchedAt: number;
 }
 
-export type StepType = 'queued' | 'deferred' | 'filled' | 'matched' | 'cancelled' | 'expired';
+export type StepType = 'queued' | 'deferred' | 'filled' | 'matched' | 'cancelled' | 'expired' | 'requeued';
 
 /** A lifecycle step of a job, as the engine decided it. */
 export interface JobStep {
@@ -214,7 +226,7 @@ export class Market {
   /** A new job. Returns false when the job is already known here (a redelivery). */
   submit(spec: OrderSpec, now: number, fx: Effects): boolean {
     if (this.orders.has(spec.jobId)) return false;
-    const record: OrderRecord = { ...spec, status: 'open', filledMicro: 0n, fillCount: 0, stepCount: 0, priority: 0, wakeAt: null, reason: null };
+    const record = newRecord(spec);
     this.orders.set(spec.jobId, record);
     this.step(record, 'queued', 'queued', null, now, fx);
     this.plan(record, now, fx);
@@ -235,8 +247,49 @@ export class Market {
    * submission, when it comes, finds it finished.
    */
   cancelUnseen(spec: OrderSpec, reason: string, now: number, fx: Effects): void {
-    const record: OrderRecord = { ...spec, status: 'open', filledMicro: 0n, fillCount: 0, stepCount: 0, priority: 0, wakeAt: null, reason: null };
-    this.finish(record, 'cancelled', reason, now, fx);
+    this.finish(newRecord(spec), 'cancelled', reason, now, fx);
+  }
+
+  /**
+   * Takes back the unfinished remainder of an allocation and matches it again, like a job of its
+   * own: within the job's limit, never on the provider that did not finish it, deferred or expired
+   * by the same policy. `stored` is the job's record as last written, for a job no longer open
+   * here (filled, expired, cancelled). The remainder of a job that ended with only part of its
+   * quantity matched is all that is sought: what the book never filled stays unfilled. Its latest
+   * start moves later in proportion (a quarter of the work needs a quarter of the runtime).
+   * Returns false when this remainder was taken back already.
+   */
+  requeue(stored: OrderRecord | undefined, r: RequeueSpec, now: number, fx: Effects): boolean {
+    const open = this.orders.get(r.jobId);
+    const record = open ?? stored;
+    if (record === undefined) throw new Error(`requeue of ${r.allocationId}: job ${r.jobId} is unknown`);
+    if (record.requeued.includes(r.allocationId)) return false;
+    const remainder = r.remainderMicro < record.filledMicro ? r.remainderMicro : record.filledMicro;
+    const excluded = record.constraints.excludeProviders ?? [];
+    const runtime = record.deadline - record.latestStart;
+    const quantity = open !== undefined ? record.quantityMicro : record.filledMicro;
+    const share = quantity > 0n ? Number((BigInt(runtime) * remainder) / quantity) : runtime;
+    const next: OrderRecord = {
+      ...record,
+      quantityMicro: quantity,
+      filledMicro: record.filledMicro - remainder,
+      constraints: { ...record.constraints, excludeProviders: excluded.includes(r.excludeProvider) ? excluded : [...excluded, r.excludeProvider] },
+      latestStart: Math.max(record.latestStart, record.deadline - share),
+      requeued: [...record.requeued, r.allocationId],
+    };
+    if (record.status === 'cancelled') {
+      // The customer withdrew what was not matched: what a provider did not finish goes too.
+      const reason = `the job was cancelled; the remainder of ${r.allocationId} is not placed again`;
+      this.step(next, 'cancelled', next.filledMicro > 0n ? 'matched' : 'cancelled', reason, now, fx, null, [r.allocationId]);
+      return true;
+    }
+    if (open !== undefined) this.bookOf(record.instrument).cancelBid(record.jobId);
+    if (next.status !== 'deferred') next.status = 'open';
+    this.orders.set(next.jobId, next);
+    this.step(next, 'requeued', next.status === 'deferred' ? 'deferred' : 'queued', r.reason, now, fx, null, [r.allocationId]);
+    if (next.status === 'open' || next.wakeAt === null || next.wakeAt <= now) this.plan(next, now, fx);
+    else fx.orders.set(next.jobId, next);
+    return true;
   }
 
   /** Wakes deferred jobs and expires those past their latest start, up to `now`. */
@@ -394,4 +447,8 @@ export class Market {
   private bidOf(o: OrderRecord): Bid {
     return { id: o.jobId, quantity: o.quantityMicro - o.filledMicro, limit: o.limitNanoUsd, constraints: o.constraints, allowSplit: o.allowSplit };
   }
+}
+
+function newRecord(spec: OrderSpec): OrderRecord {
+  return { ...spec, status: 'open', filledMicro: 0n, fillCount: 0, stepCount: 0, priority: 0, wakeAt: null, reason: null, requeued: [] };
 }

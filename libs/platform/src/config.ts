@@ -73,6 +73,14 @@ export const configSchema = z.object({
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(5_000).default(200),
   /** Jobs the matching engine's BullMQ worker takes at once (they are written in groups). */
   MATCHING_CONCURRENCY: positiveInt.max(2_000).default(256),
+  /**
+   * How the dispatcher reaches each provider: a JSON object from provider id (or "*", any other
+   * provider) to its adapter and limits; docs/contracts.md lists the fields. By default every
+   * provider is simulated, so a local market runs its jobs out of the box.
+   */
+  DISPATCH_PROVIDERS: z.string().max(100_000).default('{"*":{"adapter":"simulated"}}'),
+  /** How many times a job's unfinished work may go back to matching before the job fails. */
+  DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(0).max(20).default(3),
   /** Log each HTTP request (health probes are never logged). */
   HTTP_LOG_REQUESTS: flag.default(false),
 });

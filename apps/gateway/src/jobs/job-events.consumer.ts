@@ -1,19 +1,23 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { Topic, type JobEvent, type JobStatus } from '#contracts';
+import { JOB_EVENT_NOTES, Topic, type JobEvent, type JobStatus } from '#contracts';
 import { KafkaHandler, type InboundBatch } from '#messaging';
 import { AppSchema } from '#persistence';
 
 const G = AppSchema.Gateway;
 
-/** Where a job may go from each status. Terminal statuses go nowhere: a late event changes nothing. */
+/**
+ * Where a job may go from each status. Terminal statuses go nowhere: a late event changes nothing.
+ * A job that was matched goes back to `queued` when work a provider did not finish is put back in
+ * the book, and forward again from there.
+ */
 const NEXT: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   submitted: ['queued', 'deferred', 'matched', 'cancelled', 'expired', 'failed'],
   queued: ['deferred', 'matched', 'cancelled', 'expired', 'failed'],
   deferred: ['queued', 'matched', 'cancelled', 'expired', 'failed'],
-  matched: ['dispatched', 'running', 'completed', 'failed'],
-  dispatched: ['running', 'completed', 'failed'],
-  running: ['completed', 'failed'],
+  matched: ['queued', 'deferred', 'dispatched', 'running', 'completed', 'failed'],
+  dispatched: ['queued', 'deferred', 'running', 'completed', 'failed'],
+  running: ['queued', 'deferred', 'completed', 'failed'],
   completed: [],
   cancelled: [],
   expired: [],
@@ -23,6 +27,12 @@ const NEXT: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
 export function mayMove(from: JobStatus, to: JobStatus): boolean {
   return NEXT[from].includes(to);
 }
+
+/** Types that note what happened to part of a job and leave its status alone. */
+const NOTES: ReadonlySet<string> = new Set(JOB_EVENT_NOTES);
+
+/** The matching engine's steps (`<jobId>.<n>`): the only ones that say how much is matched. */
+const isMatchingStep = (e: JobEvent): boolean => /^\d+$/.test(e.eventId.slice(e.jobId.length + 1)) && e.eventId.startsWith(`${e.jobId}.`);
 
 interface State {
   status: JobStatus;
@@ -55,7 +65,7 @@ export class JobEventsConsumer {
       const s = states.get(e.jobId);
       if (s === undefined) continue; // not a job of this gateway's
       known.push(e);
-      if (e.type === 'filled' || e.status === s.status) {
+      if ((NOTES.has(e.type) && e.type !== 'requeued') || e.status === s.status) {
         s.changed = true;
         continue;
       }
@@ -87,17 +97,18 @@ export class JobEventsConsumer {
         ),
       ],
     );
+    // Net of work put back, so it can go down; the engine's steps of one job arrive in order.
     const filled = new Map<string, string>();
-    for (const e of known) filled.set(e.jobId, e.filledQuantity);
+    for (const e of known) if (isMatchingStep(e)) filled.set(e.jobId, e.filledQuantity);
     const updates = [...states].filter(([, s]) => s.changed);
     await manager.query(
       `UPDATE "${G}".jobs j SET status = x.status, reason = x.reason, deferred_until = x.deferred_until,
-              filled_quantity = GREATEST(j.filled_quantity, x.filled), updated_at = now()
+              filled_quantity = COALESCE(x.filled, j.filled_quantity), updated_at = now()
          FROM json_to_recordset($1::json) AS x(job_id uuid, status text, reason text, deferred_until timestamptz, filled numeric)
         WHERE j.job_id = x.job_id`,
       [
         JSON.stringify(
-          updates.map(([jobId, s]) => ({ job_id: jobId, status: s.status, reason: s.reason, deferred_until: s.deferredUntil, filled: filled.get(jobId) ?? '0' })),
+          updates.map(([jobId, s]) => ({ job_id: jobId, status: s.status, reason: s.reason, deferred_until: s.deferredUntil, filled: filled.get(jobId) ?? null })),
         ),
       ],
     );

@@ -83,3 +83,10 @@ export const jobListQuery = z
     cursor: z.string().max(200).optional(),
   })
   .strict();
+
+export const resultsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1_000).default(100),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();

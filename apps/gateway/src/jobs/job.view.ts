@@ -51,6 +51,46 @@ export interface AllocationRow {
   amount_nano_usd: string;
   fee_nano_usd: string;
   matched_at: Date;
+  run_status: string | null;
+  run_reason: string | null;
+  started_at: Date | null;
+  ended_at: Date | null;
+}
+
+export interface ResultRow {
+  request_index: number;
+  custom_id: string | null;
+  allocation_id: string;
+  provider_id: string;
+  status: 'succeeded' | 'failed';
+  status_code: number | null;
+  body: unknown;
+  error: string | null;
+  input_tokens: string | null;
+  output_tokens: string | null;
+  gpu_seconds: string | null;
+  energy_kwh: string | null;
+  started_at: Date;
+  ended_at: Date;
+}
+
+export function resultView(r: ResultRow) {
+  return {
+    ...(r.custom_id === null ? {} : { customId: r.custom_id, requestIndex: r.request_index }),
+    status: r.status,
+    allocationId: r.allocation_id,
+    providerId: r.provider_id,
+    ...(r.custom_id === null ? {} : { response: r.status === 'succeeded' ? { statusCode: r.status_code, body: r.body } : null }),
+    error: r.error,
+    usage:
+      r.gpu_seconds !== null
+        ? { gpuSeconds: r.gpu_seconds, energyKwh: r.energy_kwh }
+        : r.status === 'succeeded'
+          ? { inputTokens: r.input_tokens, outputTokens: r.output_tokens }
+          : null,
+    startedAt: r.started_at.toISOString(),
+    endedAt: r.ended_at.toISOString(),
+  };
 }
 
 /** Columns a job view reads (the work itself is summarised, not echoed: it can be 10,000 requests). */
@@ -135,6 +175,10 @@ export function jobView(r: JobRow, events?: readonly EventRow[], allocations?: r
             amountNanoUsd: a.amount_nano_usd,
             feeNanoUsd: a.fee_nano_usd,
             matchedAt: a.matched_at.toISOString(),
+            run:
+              a.run_status === null
+                ? null
+                : { status: a.run_status, reason: a.run_reason, startedAt: a.started_at?.toISOString() ?? null, endedAt: a.ended_at?.toISOString() ?? null },
           })),
         }),
   };

@@ -6,8 +6,8 @@ import { AppSchema } from '#persistence';
 import { parseRequest, ProblemException } from '#runtime';
 import { decodeCursor, encodeCursor } from '../market/cursor.js';
 import { JobIntake } from './job-intake.service.js';
-import { CUSTOMER_HEADER, customerIdSchema, idempotencyKeySchema, jobIdParam, jobListQuery, jobRequestSchema } from './job.request.js';
-import { JOB_COLUMNS, jobView, orderOf, type AllocationRow, type EventRow, type JobRow } from './job.view.js';
+import { CUSTOMER_HEADER, customerIdSchema, idempotencyKeySchema, jobIdParam, jobListQuery, jobRequestSchema, resultsQuery } from './job.request.js';
+import { JOB_COLUMNS, jobView, orderOf, resultView, type AllocationRow, type EventRow, type JobRow, type ResultRow } from './job.view.js';
 
 const G = AppSchema.Gateway;
 
@@ -79,13 +79,50 @@ export class JobsController {
         [job.job_id],
       ),
       this.dataSource.query(
-        `SELECT allocation_id, provider_id, offer_id, region, grid_zone, quantity_micro, compute_nano_usd, energy_nano_usd,
-                effective_nano_usd, amount_nano_usd, fee_nano_usd, matched_at
-           FROM "${G}".matching_allocations WHERE job_id = $1 ORDER BY matched_at, allocation_id`,
+        `SELECT m.allocation_id, m.provider_id, m.offer_id, m.region, m.grid_zone, m.quantity_micro, m.compute_nano_usd, m.energy_nano_usd,
+                m.effective_nano_usd, m.amount_nano_usd, m.fee_nano_usd, m.matched_at,
+                d.status AS run_status, d.reason AS run_reason, d.started_at, d.ended_at
+           FROM "${G}".matching_allocations m LEFT JOIN "${G}".dispatch_allocations d USING (allocation_id)
+          WHERE m.job_id = $1 ORDER BY m.matched_at, m.allocation_id`,
         [job.job_id],
       ),
     ]);
     return jobView(job, events, allocations);
+  }
+
+  /**
+   * What the job's work produced so far: for requests, each request's latest answer (the
+   * provider's response body, or why it failed) with the tokens it used, in the order the
+   * requests were sent; for GPU-hours, each allocation's run. A request with no entry has not
+   * run yet (or never will, when the job ended without it).
+   */
+  @Get(':id/results')
+  async results(@Headers(CUSTOMER_HEADER) customer: string | undefined, @Param('id') rawId: string, @Query() raw: unknown) {
+    const customerId = customerOf(customer);
+    const job = await this.find(customerId, parseRequest(jobIdParam, rawId, 'path'));
+    const q = parseRequest(resultsQuery, raw, 'query');
+    const after = decodeCursor(q.cursor, 1)?.[0];
+    if (after !== undefined && (typeof after !== 'number' || !Number.isSafeInteger(after))) {
+      throw new ProblemException({ title: 'invalid query', status: 400, detail: 'cursor: not a cursor this endpoint issued' });
+    }
+    // Requests: the latest answer of each, paged by request. GPU-hours: one run per allocation, few enough for one page.
+    const rows: ResultRow[] =
+      job.work.type === 'requests'
+        ? await this.dataSource.query(
+            `SELECT DISTINCT ON (request_index) * FROM "${G}".dispatch_results
+              WHERE job_id = $1 AND request_index > $2
+              ORDER BY request_index, (status = 'succeeded') DESC, ended_at DESC LIMIT $3`,
+            [job.job_id, after ?? -1, q.limit + 1],
+          )
+        : await this.dataSource.query(`SELECT * FROM "${G}".dispatch_results WHERE job_id = $1 ORDER BY started_at, allocation_id LIMIT 1000`, [job.job_id]);
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      jobId: job.job_id,
+      status: job.status,
+      items: (job.work.type === 'requests' ? page : rows).map(resultView),
+      nextCursor: job.work.type === 'requests' && rows.length > q.limit && last !== undefined ? encodeCursor([last.request_index]) : null,
+    };
   }
 
   /**

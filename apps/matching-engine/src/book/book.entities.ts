@@ -124,6 +124,10 @@ export class MatchingOrderEntity {
   @Column({ type: 'text', nullable: true })
   reason!: string | null;
 
+  /** Allocations whose unfinished remainder was put back (each once). */
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  requeued!: string[];
+
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt!: Date;
 }

@@ -129,6 +129,33 @@ interface OrderRow {
   priority: string;
   wake_at: Date | null;
   reason: string | null;
+  requeued: string[];
+}
+
+function orderRecordOf(r: OrderRow): OrderRecord {
+  return {
+    jobId: r.job_id,
+    customerId: r.customer_id,
+    instrument: r.instrument,
+    quantityMicro: BigInt(r.quantity_micro),
+    limitNanoUsd: BigInt(r.limit_nano_usd),
+    allowSplit: r.allow_split,
+    constraints: r.constraints,
+    earliestStart: r.earliest_start.getTime(),
+    latestStart: r.latest_start.getTime(),
+    deadline: r.deadline.getTime(),
+    deferrable: r.may_defer,
+    forecast: r.forecast.map((f) => ({ start: f.start, end: f.end, price: BigInt(f.price) })),
+    submittedAt: r.submitted_at.getTime(),
+    status: r.status,
+    filledMicro: BigInt(r.filled_micro),
+    fillCount: r.fill_count,
+    stepCount: r.step_count,
+    priority: Number(r.priority),
+    wakeAt: r.wake_at === null ? null : r.wake_at.getTime(),
+    reason: r.reason,
+    requeued: r.requeued,
+  };
 }
 
 /**
@@ -163,28 +190,7 @@ export class BookStore {
         attributes: r.attributes,
         priority: Number(r.priority),
       })),
-      orders: orders.map((r) => ({
-        jobId: r.job_id,
-        customerId: r.customer_id,
-        instrument: r.instrument,
-        quantityMicro: BigInt(r.quantity_micro),
-        limitNanoUsd: BigInt(r.limit_nano_usd),
-        allowSplit: r.allow_split,
-        constraints: r.constraints,
-        earliestStart: r.earliest_start.getTime(),
-        latestStart: r.latest_start.getTime(),
-        deadline: r.deadline.getTime(),
-        deferrable: r.may_defer,
-        forecast: r.forecast.map((f) => ({ start: f.start, end: f.end, price: BigInt(f.price) })),
-        submittedAt: r.submitted_at.getTime(),
-        status: r.status,
-        filledMicro: BigInt(r.filled_micro),
-        fillCount: r.fill_count,
-        stepCount: r.step_count,
-        priority: Number(r.priority),
-        wakeAt: r.wake_at === null ? null : r.wake_at.getTime(),
-        reason: r.reason,
-      })),
+      orders: orders.map(orderRecordOf),
     };
   }
 
@@ -193,6 +199,13 @@ export class BookStore {
     if (jobIds.length === 0) return new Set();
     const rows: { job_id: string }[] = await this.dataSource.query(`SELECT job_id FROM "${S}".orders WHERE job_id = ANY($1::uuid[])`, [jobIds]);
     return new Set(rows.map((r) => r.job_id));
+  }
+
+  /** The stored records of these jobs (finished ones included), for remainders put back. */
+  async orderRecords(jobIds: readonly string[]): Promise<Map<string, OrderRecord>> {
+    if (jobIds.length === 0) return new Map();
+    const rows: OrderRow[] = await this.dataSource.query(`SELECT * FROM "${S}".orders WHERE job_id = ANY($1::uuid[])`, [jobIds]);
+    return new Map(rows.map((r) => [r.job_id, orderRecordOf(r)]));
   }
 
   /**
@@ -238,13 +251,14 @@ const OFFERS_UPSERT = `INSERT INTO "${S}".offers AS o (provider_id, offer_id, in
 
 const ORDERS_UPSERT = `INSERT INTO "${S}".orders AS o (job_id, customer_id, instrument, quantity_micro, limit_nano_usd, allow_split, constraints,
          earliest_start, latest_start, deadline, may_defer, forecast, submitted_at, status, filled_micro, fill_count, step_count,
-         priority, wake_at, reason)
+         priority, wake_at, reason, requeued)
   SELECT * FROM json_to_recordset($2::json) AS x(job_id uuid, customer_id text, instrument text, quantity_micro bigint,
          limit_nano_usd bigint, allow_split boolean, constraints jsonb, earliest_start timestamptz, latest_start timestamptz,
          deadline timestamptz, may_defer boolean, forecast jsonb, submitted_at timestamptz, status text, filled_micro bigint,
-         fill_count integer, step_count integer, priority bigint, wake_at timestamptz, reason text)
+         fill_count integer, step_count integer, priority bigint, wake_at timestamptz, reason text, requeued jsonb)
   ON CONFLICT (job_id) DO UPDATE SET
-    status = excluded.status, filled_micro = excluded.filled_micro, fill_count = excluded.fill_count,
+    quantity_micro = excluded.quantity_micro, constraints = excluded.constraints, latest_start = excluded.latest_start,
+    requeued = excluded.requeued, status = excluded.status, filled_micro = excluded.filled_micro, fill_count = excluded.fill_count,
     step_count = excluded.step_count, priority = excluded.priority, wake_at = excluded.wake_at, reason = excluded.reason,
     updated_at = now()`;
 
@@ -301,6 +315,7 @@ function ordersJson(orders: readonly OrderRecord[]): string {
       priority: o.priority,
       wake_at: o.wakeAt === null ? null : new Date(o.wakeAt).toISOString(),
       reason: o.reason,
+      requeued: o.requeued,
     })),
   );
 }

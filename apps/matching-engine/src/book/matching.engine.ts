@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Order, Quote } from '#contracts';
+import type { Order, Quote, Requeue } from '#contracts';
 import { Backoff, sleep } from '#messaging';
 import { Effects, Market } from '#order-book';
-import { amountNanoUsd, feeNanoUsd } from '#pricing';
+import { amountNanoUsd, feeNanoUsd, parseQuantityMicro } from '#pricing';
 import { CONFIG, LOGGER, type Config } from '#runtime';
 import { Clock } from '../clock.js';
 import { matchingMetrics } from '../matching.metrics.js';
@@ -16,6 +16,7 @@ type Command =
   | { readonly kind: 'quotes'; readonly quotes: readonly Quote[] }
   | { readonly kind: 'submit'; readonly order: Order }
   | { readonly kind: 'cancel'; readonly order: Order; readonly reason: string }
+  | { readonly kind: 'requeue'; readonly requeue: Requeue }
   | { readonly kind: 'tick' };
 
 interface Pending {
@@ -74,6 +75,11 @@ export class MatchingEngine implements OnModuleInit, OnApplicationShutdown {
     return this.enqueue({ kind: 'cancel', order, reason });
   }
 
+  /** The unfinished remainder of an allocation, back to the book (see `Market.requeue`). */
+  requeue(requeue: Requeue): Promise<void> {
+    return this.enqueue({ kind: 'requeue', requeue });
+  }
+
   private enqueue(command: Command): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
@@ -109,6 +115,10 @@ export class MatchingEngine implements OnModuleInit, OnApplicationShutdown {
     for (const c of commands) {
       if ((c.kind === 'submit' || c.kind === 'cancel') && !this.market.hasOrder(c.order.jobId)) unseen.add(c.order.jobId);
     }
+    // A remainder usually comes back for a job that is finished here: its stored record is needed.
+    const stored = await this.store.orderRecords([
+      ...new Set(commands.flatMap((c) => (c.kind === 'requeue' && !this.market.hasOrder(c.requeue.jobId) ? [c.requeue.jobId] : []))),
+    ]);
     const known = await this.store.knownJobs([...unseen]);
     const now = this.clock.now();
     const fx = new Effects();
@@ -128,6 +138,21 @@ export class MatchingEngine implements OnModuleInit, OnApplicationShutdown {
           this.market.cancelUnseen(orderSpecOf(c.order), c.reason, now, fx);
           known.add(c.order.jobId);
           break;
+        case 'requeue': {
+          const r = c.requeue;
+          // A job this engine never saw cannot have had an allocation: nothing to put back.
+          if (!this.market.hasOrder(r.jobId) && !stored.has(r.jobId)) break;
+          this.market.requeue(
+            stored.get(r.jobId),
+            { jobId: r.jobId, allocationId: r.allocationId, remainderMicro: parseQuantityMicro(r.remainder), excludeProvider: r.excludeProvider, reason: r.reason },
+            now,
+            fx,
+          );
+          // Two remainders of one job in a step: the second must see the first's record.
+          const after = fx.orders.get(r.jobId);
+          if (!this.market.hasOrder(r.jobId) && after !== undefined) stored.set(r.jobId, after);
+          break;
+        }
         case 'tick':
           break;
       }

@@ -45,6 +45,12 @@ export class MatchingProcessor extends WorkerHost implements OnApplicationBootst
         await this.engine.cancel(cancel.order, cancel.reason);
         return;
       }
+      case MatchingJobName.Requeue: {
+        const parsed = jobs[MatchingJobName.Requeue].schema.safeParse(job.data);
+        if (!parsed.success) return this.refuse(job, describeIssues(parsed.error));
+        await this.engine.requeue(parsed.data);
+        return;
+      }
       default:
         throw new UnrecoverableError(`unknown job name ${JSON.stringify(job.name)} on ${QueueName.Matching}`);
     }

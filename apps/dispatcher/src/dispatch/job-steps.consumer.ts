@@ -1,0 +1,46 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { Topic } from '#contracts';
+import { KafkaHandler, type InboundBatch } from '#messaging';
+import { parseQuantityMicro } from '#pricing';
+import { DispatchStore } from './dispatch.store.js';
+import { JobLifecycle } from './job-lifecycle.js';
+import { matchingStepOf } from './work.js';
+
+/** Matching steps that end a job's matching: fully matched, or its rest expired or cancelled. */
+const CLOSING = new Set(['matched', 'expired', 'cancelled']);
+
+/**
+ * Follows the matching engine's steps on `jobs.events.v1` for what the dispatcher must know to
+ * end a job: when matching is done with it (and at what net quantity), and when a remainder put
+ * back was taken. Steps of jobs that never had an allocation are none of its business.
+ */
+@Controller()
+export class JobStepsConsumer {
+  constructor(
+    private readonly store: DispatchStore,
+    private readonly lifecycle: JobLifecycle,
+  ) {}
+
+  @KafkaHandler(Topic.JobEvents)
+  async handle(@Payload() batch: InboundBatch<typeof Topic.JobEvents>): Promise<void> {
+    const m = batch.manager;
+    const now = new Date();
+    for (const { payload: e } of batch.messages) {
+      const step = matchingStepOf(e.eventId, e.jobId);
+      if (step === undefined) continue; // the dispatcher's own, or another producer's
+      const closes = CLOSING.has(e.type);
+      if (!closes && e.type !== 'requeued') continue;
+      // A job with fills always has allocations; one without may still be ours after a requeue.
+      const job = await this.store.lockJob(m, e.jobId, e.status === 'matched' || e.type === 'requeued');
+      if (job === undefined) continue;
+      await this.store.markRequeueTaken(m, e.allocationIds, step);
+      if (closes && (job.closedStep === null || job.closedStep < step)) {
+        job.closedStep = step;
+        job.closedFilledMicro = parseQuantityMicro(e.filledQuantity);
+        await this.store.saveJob(m, job);
+      }
+      await this.lifecycle.settle(m, job, now);
+    }
+  }
+}
