@@ -36,6 +36,7 @@ const env = {
   QUEUE_PREFIX: run,
   DISPATCHER_PORT: String(PORT),
   NODE_ENV: 'test',
+  DATABASE_POOL_SIZE: process.env['BENCH_POOL_SIZE'] ?? '10',
   DISPATCH_PROVIDERS: JSON.stringify({ '*': { adapter: 'simulated', latencyMs: 0, concurrency: CONCURRENCY, requestConcurrency: 8 } }),
 };
 const config = parseConfig({ ...process.env, ...env });

@@ -33,11 +33,9 @@ export class AllocationConsumer {
         batch.reject(message, 'rejected', `job ${a.jobId} is not on record, so there is no work to run for ${a.allocationId}`);
         continue;
       }
-      const { row, created } = await this.store.addAllocation(m, job, a);
-      if (created) {
-        await this.store.outbox(m, [dispatchEvent(job, `${a.allocationId}:dispatched`, 'dispatched', 'dispatched', `on ${a.providerId} (${a.region})`, [a.allocationId], now)]);
-        await this.lifecycle.settle(m, job, now);
-      }
+      const dispatched = dispatchEvent(job, `${a.allocationId}:dispatched`, 'dispatched', 'dispatched', `on ${a.providerId} (${a.region})`, [a.allocationId], now);
+      const { row, created } = await this.store.addAllocation(m, job, a, [dispatched]);
+      if (created) await this.lifecycle.settle(m, job, now);
       if (!isEnded(row.status)) toRun.push(row);
     }
     await this.queues.enqueue(toRun);

@@ -9,7 +9,7 @@ import { CONFIG, LOGGER, type Config } from '#runtime';
 import { dispatchMetrics } from '../dispatch.metrics.js';
 import type { RequestOutcome } from '../providers/adapter.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
-import { dispatchEvent, DispatchStore, isEnded, type AllocationRow, type ResultRecord } from './dispatch.store.js';
+import { dispatchEvent, DispatchStore, isEnded, type AllocationRow, type JobRow, type ResultRecord } from './dispatch.store.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import { gpuSecondsOf, remainderOf, usageIdOf } from './work.js';
 
@@ -18,6 +18,10 @@ const requeueJob = queueJobs[QueueName.Matching][MatchingJobName.Requeue];
 /** Results written together: up to this many, or whatever has waited this long. */
 const RESULT_BATCH = 64;
 const RESULT_LINGER_MS = 20;
+
+/** How long a run waits for its allocation's row to be committed before leaving it to BullMQ's retry. */
+const COMMIT_WAIT_MS = 3_000;
+const COMMIT_POLL_MS = 25;
 
 /** Why an allocation stopped before its work was done. */
 interface Stop {
@@ -103,23 +107,27 @@ export class AllocationRunner {
 
   async run(allocationId: string): Promise<void> {
     const started = performance.now();
-    let a = await this.store.allocation(this.dataSource, allocationId);
-    // The consumer queues an allocation inside its transaction: a worker may be quicker than the commit.
-    if (a === undefined) throw new Error(`allocation ${allocationId} is not recorded yet`);
+    // The consumer queues an allocation inside its transaction (so a failed commit is redelivered
+    // and queued again): a worker is often quicker than that commit. Wait for it a little here,
+    // rather than fail and wait out BullMQ's back-off.
+    let state = await this.store.allocationWithJob(allocationId);
+    for (let waited = 0; state === undefined && waited < COMMIT_WAIT_MS; waited += COMMIT_POLL_MS) {
+      await new Promise((resolve) => setTimeout(resolve, COMMIT_POLL_MS));
+      state = await this.store.allocationWithJob(allocationId);
+    }
+    if (state === undefined) throw new Error(`allocation ${allocationId} is not recorded yet`);
+    let a = state.allocation;
     if (!isEnded(a.status)) {
-      a = await this.execute(a);
+      a = await this.execute(a, state.job);
       dispatchMetrics.allocationSeconds.observe((performance.now() - started) / 1_000);
     }
     await this.handBack(a);
   }
 
-  private async execute(a: AllocationRow): Promise<AllocationRow> {
-    const job = await this.store.job(this.dataSource, a.jobId);
-    if (job === undefined) throw new Error(`job ${a.jobId} of ${a.allocationId} is not recorded`);
-    await this.store.transaction(async (m) => {
-      if (!(await this.store.markRunning(m, a.allocationId))) return;
-      await this.store.outbox(m, [dispatchEvent(job, `${a.allocationId}:running`, 'running', 'running', null, [a.allocationId], new Date())]);
-    });
+  private async execute(a: AllocationRow, job: JobRow): Promise<AllocationRow> {
+    if (a.status === 'queued') {
+      await this.store.markRunning(a.allocationId, dispatchEvent(job, `${a.allocationId}:running`, 'running', 'running', null, [a.allocationId], new Date()));
+    }
     const { adapter, limiter, settings } = this.providers.of(a.providerId);
     const signal = this.stopping.signal;
 
@@ -147,8 +155,7 @@ export class AllocationRunner {
       return this.finish(a, stop, remainderOf(a.quantityMicro, seconds - out.gpuSeconds, seconds), [result]);
     }
 
-    const done = await this.store.doneRequests(this.dataSource, a.allocationId);
-    const requests = await this.store.requestsOf(a.jobId, a.requests.filter((i) => !done.has(i)));
+    const requests = await this.store.requestsToRun(a);
     const ordinal = new Map(a.requests.map((index, i) => [index, i]));
     const writer = new ResultWriter(this.store, a);
     let stop: Stop | undefined;
@@ -206,9 +213,9 @@ export class AllocationRunner {
     await Promise.all(Array.from({ length: lanes }, lane));
     await writer.flush();
     if (signal.aborted) throw new Interrupted('dispatcher stopping: the allocation resumes on the next worker');
-    const finished = await this.store.doneRequests(this.dataSource, a.allocationId);
-    const unfinished = a.requests.filter((i) => !finished.has(i));
-    if (unfinished.length > 0 && stop === undefined) stop = { kind: 'provider-failed', reason: 'requests were left without an answer' };
+    // Every request answered: done. Otherwise, what has a result decides what is left.
+    const finished = stop === undefined ? undefined : await this.store.doneRequests(this.dataSource, a.allocationId);
+    const unfinished = finished === undefined ? [] : a.requests.filter((i) => !finished.has(i));
     return this.finish(a, unfinished.length > 0 ? stop : undefined, remainderOf(a.quantityMicro, BigInt(unfinished.length), BigInt(a.requests.length)), [], unfinished);
   }
 
@@ -220,9 +227,9 @@ export class AllocationRunner {
   private async finish(a: AllocationRow, stop: Stop | undefined, remainder: bigint, results: readonly ResultRecord[], unfinished: readonly number[] = []): Promise<AllocationRow> {
     const now = new Date();
     return this.store.transaction(async (m) => {
-      const job = await this.store.lockJob(m, a.jobId, false);
-      const current = await this.store.allocation(m, a.allocationId, true);
-      if (job === undefined || current === undefined) throw new Error(`allocation ${a.allocationId} vanished`);
+      const locked = await this.store.lockJobAndAllocation(m, a.allocationId);
+      if (locked === undefined) throw new Error(`allocation ${a.allocationId} vanished`);
+      const { job, allocation: current } = locked;
       if (isEnded(current.status)) return current; // another worker finished it meanwhile
       await this.store.saveResults(current, results, m);
       const ended: AllocationRow = { ...current, status: 'completed', reason: null, remainderMicro: 0n };
@@ -244,8 +251,7 @@ export class AllocationRunner {
         events.push(dispatchEvent(job, `${a.allocationId}:ended`, 'attempt-ended', 'running', ended.reason, [a.allocationId], now));
       }
       await this.store.endAllocation(m, ended);
-      await this.store.saveJob(m, job);
-      await this.store.outbox(m, events);
+      await this.store.saveJob(m, job, events);
       await this.lifecycle.settle(m, job, now);
       dispatchMetrics.allocationsEnded.inc({ status: ended.status });
       return ended;

@@ -171,27 +171,34 @@ export class DispatchStore {
    * Undefined when no such job is on record.
    */
   async lockJob(m: EntityManager, jobId: string, create: boolean): Promise<JobRow | undefined> {
-    if (create) {
-      await m.query(
-        `INSERT INTO "${D}".jobs (job_id, customer_id, instrument, quantity_micro, work_kind, request_count, pool)
-         SELECT w.job_id, w.customer_id, w.instrument, round(w.quantity * 1000000)::bigint, w.work->>'type', n.count,
-                ARRAY(SELECT generate_series(0, n.count - 1))
-           FROM "${D}".job_work w
-           CROSS JOIN LATERAL (SELECT COALESCE(jsonb_array_length(w.work->'requests'), 0) AS count) n
-          WHERE w.job_id = $1
-         ON CONFLICT (job_id) DO NOTHING`,
-        [jobId],
-      );
-    }
-    const rows: JobDbRow[] = await m.query(`SELECT * FROM "${D}".jobs WHERE job_id = $1 FOR UPDATE`, [jobId]);
-    return rows[0] === undefined ? undefined : jobOf(rows[0]);
+    const lock = async () => {
+      const rows: JobDbRow[] = await m.query(`SELECT * FROM "${D}".jobs WHERE job_id = $1 FOR UPDATE`, [jobId]);
+      return rows[0] === undefined ? undefined : jobOf(rows[0]);
+    };
+    const found = await lock();
+    if (found !== undefined || !create) return found;
+    // First sight of the job: its work is read once, here (it may be 10,000 requests).
+    await m.query(
+      `INSERT INTO "${D}".jobs (job_id, customer_id, instrument, quantity_micro, work_kind, request_count, pool)
+       SELECT w.job_id, w.customer_id, w.instrument, round(w.quantity * 1000000)::bigint, w.work->>'type', n.count,
+              ARRAY(SELECT generate_series(0, n.count - 1))
+         FROM "${D}".job_work w
+         CROSS JOIN LATERAL (SELECT COALESCE(jsonb_array_length(w.work->'requests'), 0) AS count) n
+        WHERE w.job_id = $1
+       ON CONFLICT (job_id) DO NOTHING`,
+      [jobId],
+    );
+    return lock();
   }
 
-  async saveJob(m: EntityManager, j: JobRow): Promise<void> {
+  /** Writes the job's row and queues these messages, in one statement. */
+  async saveJob(m: EntityManager, j: JobRow, messages: readonly OutboundMessage[] = []): Promise<void> {
     await m.query(
-      `UPDATE "${D}".jobs SET pool = $2, allocated_micro = $3, returned_micro = $4, abandoned_micro = $5, requeues = $6,
-              closed_step = $7, closed_filled_micro = $8, status = $9, reason = $10, updated_at = now()
-        WHERE job_id = $1`,
+      `WITH job AS (
+         UPDATE "${D}".jobs SET pool = $2, allocated_micro = $3, returned_micro = $4, abandoned_micro = $5, requeues = $6,
+                closed_step = $7, closed_filled_micro = $8, status = $9, reason = $10, updated_at = now()
+          WHERE job_id = $1)
+       ${OUTBOX_FROM_11}`,
       [
         j.jobId,
         j.pool,
@@ -203,6 +210,7 @@ export class DispatchStore {
         j.closedFilledMicro?.toString() ?? null,
         j.status,
         j.reason,
+        outboxJson(messages),
       ],
     );
   }
@@ -226,21 +234,25 @@ export class DispatchStore {
    * Records a new allocation of a locked job and gives it its share of the pool. Returns the row,
    * and whether it is new (a redelivered allocation changes nothing).
    */
-  async addAllocation(m: EntityManager, job: JobRow, a: Allocation): Promise<{ row: AllocationRow; created: boolean }> {
-    const existing = await this.allocation(m, a.allocationId);
-    if (existing !== undefined) return { row: existing, created: false };
+  async addAllocation(m: EntityManager, job: JobRow, a: Allocation, messages: readonly OutboundMessage[]): Promise<{ row: AllocationRow; created: boolean }> {
     const quantity = parseQuantityMicro(a.quantity);
     const pending = job.quantityMicro - job.allocatedMicro + job.returnedMicro;
     const k = requestsFor(job.pool.length, pending, quantity);
     const requests = job.pool.slice(0, k);
-    job.pool = job.pool.slice(k);
-    job.allocatedMicro += quantity;
-    await m.query(
+    const inserted: unknown[] = await m.query(
       `INSERT INTO "${D}".allocations (allocation_id, job_id, customer_id, provider_id, offer_id, instrument, region, quantity_micro, requests)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (allocation_id) DO NOTHING RETURNING 1`,
       [a.allocationId, a.jobId, a.customerId, a.providerId, a.offerId, a.instrument, a.region, quantity.toString(), requests],
     );
-    await this.saveJob(m, job);
+    if (inserted.length === 0) {
+      // A redelivery: the allocation has its share already, and the job is left as it is.
+      const existing = await this.allocation(m, a.allocationId);
+      if (existing === undefined) throw new Error(`allocation ${a.allocationId} conflicted but is not there`);
+      return { row: existing, created: false };
+    }
+    job.pool = job.pool.slice(k);
+    job.allocatedMicro += quantity;
+    await this.saveJob(m, job, messages);
     return {
       row: {
         allocationId: a.allocationId,
@@ -260,13 +272,36 @@ export class DispatchStore {
     };
   }
 
-  /** Marks an allocation running; true the first time (its `running` event is then due). */
-  async markRunning(m: EntityManager, allocationId: string): Promise<boolean> {
-    const [rows] = (await m.query(
-      `UPDATE "${D}".allocations SET status = 'running', started_at = now() WHERE allocation_id = $1 AND status = 'queued' RETURNING 1`,
+  /** An allocation and its job, read together (a run's first query). */
+  async allocationWithJob(allocationId: string): Promise<{ allocation: AllocationRow; job: JobRow } | undefined> {
+    const rows: (AllocationDbRow & { job: JobDbRow })[] = await this.dataSource.query(
+      `SELECT a.*, to_jsonb(j) AS job FROM "${D}".allocations a JOIN "${D}".jobs j USING (job_id) WHERE a.allocation_id = $1`,
       [allocationId],
-    )) as [unknown[], number];
-    return rows.length > 0;
+    );
+    const r = rows[0];
+    return r === undefined ? undefined : { allocation: allocationOf(r), job: jobOf(r.job) };
+  }
+
+  /** Marks an allocation running and queues its `running` event, the first time only: one statement. */
+  async markRunning(allocationId: string, message: OutboundMessage): Promise<void> {
+    await this.dataSource.query(
+      `WITH running AS (
+         UPDATE "${D}".allocations SET status = 'running', started_at = now() WHERE allocation_id = $1 AND status = 'queued' RETURNING 1)
+       INSERT INTO "${D}".outbox (topic, key, value, headers)
+       SELECT x.topic, x.key, convert_to(x.value, 'UTF8'), x.headers FROM json_to_recordset($2::json) AS x(topic text, key text, value text, headers jsonb)
+        WHERE EXISTS (SELECT 1 FROM running)`,
+      [allocationId, outboxJson([message])],
+    );
+  }
+
+  /** Locks a job and one of its allocations (to end it). */
+  async lockJobAndAllocation(m: EntityManager, allocationId: string): Promise<{ allocation: AllocationRow; job: JobRow } | undefined> {
+    const rows: (AllocationDbRow & { job: JobDbRow })[] = await m.query(
+      `SELECT a.*, to_jsonb(j) AS job FROM "${D}".allocations a JOIN "${D}".jobs j USING (job_id) WHERE a.allocation_id = $1 FOR UPDATE`,
+      [allocationId],
+    );
+    const r = rows[0];
+    return r === undefined ? undefined : { allocation: allocationOf(r), job: jobOf(r.job) };
   }
 
   async endAllocation(m: EntityManager, a: AllocationRow): Promise<void> {
@@ -275,6 +310,19 @@ export class DispatchStore {
         WHERE allocation_id = $1`,
       [a.allocationId, a.status, a.reason, a.remainderMicro.toString(), a.requeueAttempt],
     );
+  }
+
+  /** The allocation's requests that have no result yet, as the customer sent them. */
+  async requestsToRun(a: AllocationRow): Promise<WorkRequest[]> {
+    if (a.requests.length === 0) return [];
+    const rows: { idx: string; req: { custom_id: string; url?: string; body: Record<string, unknown> } }[] = await this.dataSource.query(
+      `SELECT r.idx - 1 AS idx, r.req FROM "${D}".job_work w, jsonb_array_elements(w.work->'requests') WITH ORDINALITY AS r(req, idx)
+        WHERE w.job_id = $1 AND r.idx - 1 = ANY($2::bigint[])
+          AND NOT EXISTS (SELECT 1 FROM "${D}".results x WHERE x.allocation_id = $3 AND x.request_index = r.idx - 1)
+        ORDER BY r.idx`,
+      [a.jobId, a.requests, a.allocationId],
+    );
+    return rows.map((r) => ({ index: Number(r.idx), customId: r.req.custom_id, url: r.req.url ?? '/v1/chat/completions', body: r.req.body }));
   }
 
   /** Matching took these remainders back at step `step`. */
@@ -291,17 +339,6 @@ export class DispatchStore {
   async doneRequests(m: EntityManager | DataSource, allocationId: string): Promise<Set<number>> {
     const rows: { request_index: number }[] = await m.query(`SELECT request_index FROM "${D}".results WHERE allocation_id = $1`, [allocationId]);
     return new Set(rows.map((r) => r.request_index));
-  }
-
-  /** The job's requests at these indexes, as the customer sent them. */
-  async requestsOf(jobId: string, indexes: readonly number[]): Promise<WorkRequest[]> {
-    if (indexes.length === 0) return [];
-    const rows: { idx: string; req: { custom_id: string; url?: string; body: Record<string, unknown> } }[] = await this.dataSource.query(
-      `SELECT r.idx - 1 AS idx, r.req FROM "${D}".job_work w, jsonb_array_elements(w.work->'requests') WITH ORDINALITY AS r(req, idx)
-        WHERE w.job_id = $1 AND r.idx - 1 = ANY($2::bigint[]) ORDER BY r.idx`,
-      [jobId, indexes],
-    );
-    return rows.map((r) => ({ index: Number(r.idx), customId: r.req.custom_id, url: r.req.url ?? '/v1/chat/completions', body: r.req.body }));
   }
 
   /**
@@ -391,4 +428,12 @@ export class DispatchStore {
   async outbox(m: EntityManager, messages: readonly OutboundMessage[]): Promise<void> {
     await enqueueOutbox(m, D, messages);
   }
+}
+
+/** The tail of a statement that also queues the messages in $11 (none is fine). */
+const OUTBOX_FROM_11 = `INSERT INTO "${D}".outbox (topic, key, value, headers)
+  SELECT x.topic, x.key, convert_to(x.value, 'UTF8'), x.headers FROM json_to_recordset($11::json) AS x(topic text, key text, value text, headers jsonb)`;
+
+function outboxJson(messages: readonly OutboundMessage[]): string {
+  return JSON.stringify(messages.map((m) => ({ topic: m.topic, key: m.key, value: m.value.toString('utf8'), headers: m.headers })));
 }

@@ -33,8 +33,7 @@ export class JobLifecycle {
       job.status = 'completed';
       job.reason = notes.length > 0 ? notes.join('; ') : null;
     }
-    await this.store.saveJob(m, job);
     const ids = allocations.map((a) => a.allocationId);
-    await this.store.outbox(m, [dispatchEvent(job, `${job.jobId}:${job.status}`, job.status, job.status, job.reason, ids, now)]);
+    await this.store.saveJob(m, job, [dispatchEvent(job, `${job.jobId}:${job.status}`, job.status, job.status, job.reason, ids, now)]);
   }
 }
