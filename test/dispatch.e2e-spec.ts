@@ -22,6 +22,8 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
     slow: testProvider('slow'),
     flaky: testProvider('flaky'),
     steady: testProvider('steady'),
+    /** Four providers that always preempt: one more than the attempts a job has. */
+    doomed: [1, 2, 3, 4].map((n) => testProvider(`doomed${n}`)),
   };
   const market = new ServiceProcess('market-data');
   const engine = new ServiceProcess('matching-engine');
@@ -35,6 +37,7 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
       [ids.slow]: { adapter: 'openai-compatible', baseUrl: openai.url, requestConcurrency: 2, backoffMs: 50 },
       [ids.flaky]: { adapter: 'simulated', preemptionRate: 1, secondsPerGpuHour: 0.5 },
       [ids.steady]: { adapter: 'simulated', secondsPerGpuHour: 0.5 },
+      ...Object.fromEntries(ids.doomed.map((id) => [id, { adapter: 'simulated', preemptionRate: 1, secondsPerGpuHour: 0.5 }])),
     }),
   });
 
@@ -238,5 +241,24 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
     const usage = await usageOf(since, id, 2);
     expect([...usage.values()].reduce((a, u) => a + BigInt(u.gpuSeconds ?? '0'), 0n)).toBe(7_200n);
     expect(BigInt(usage.get(`${job.allocations[1]?.id}:gpu`)?.gpuSeconds ?? '0')).toBeGreaterThan(0n);
+  });
+
+  it('gives up once the job has used its attempts: the job fails with why, and only what ran is metered', async () => {
+    const instrument = instrumentFor('gpu', 'doomed');
+    for (const [i, id] of ids.doomed.entries()) await offer(id, instrument, `1.${i}0`);
+    const customer = await funded();
+    const since = await mark(Topic.UsageMetered);
+    const id = await submit(customer, { instrument, quantity: '1', work: { type: 'gpu-hours', hours: '1' } });
+
+    const job = await until(customer, id, 'failed');
+    // Cheapest first, each on the next provider: the first allocation and three attempts more (DISPATCH_MAX_ATTEMPTS = 3).
+    expect(job.allocations.map((a) => [a.providerId, a.run?.status])).toEqual(ids.doomed.map((p) => [p, 'preempted']));
+    expect(job.allocations[3]?.run?.reason).toContain('given up after 3 attempt(s)');
+    expect(job.reason).toContain('work left undone');
+    expect(job.events.filter((e) => e.type === 'requeued')).toHaveLength(3);
+    const usage = await usageOf(since, id, 4);
+    const ran = [...usage.values()].reduce((a, u) => a + BigInt(u.gpuSeconds ?? '0'), 0n);
+    expect(ran).toBeGreaterThan(0n);
+    expect(ran).toBeLessThan(3_600n);
   });
 });
