@@ -6,7 +6,7 @@ const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
-    '^#(contracts|messaging|persistence|platform|runtime|pricing|order-book|ledger)$': '<rootDir>/libs/$1/src/index.ts',
+    '^#(contracts|messaging|persistence|platform|runtime|pricing|order-book|ledger|market)$': '<rootDir>/libs/$1/src/index.ts',
     '^#migrations$': '<rootDir>/migrations/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -7,22 +7,14 @@ import { DataSource } from 'typeorm';
 import { DEFAULT_JOB_OPTIONS, MatchingJobName, queueJobs, QueueName, Topic, type JobEvent, type Order } from '#contracts';
 import { encodeMessage } from '#messaging';
 import { AppSchema } from '#persistence';
-import {
-  DecimalError,
-  parseDecimal,
-  parseQuantityMicro,
-  toAtomicExact,
-  USD_SCALE,
-  worstCaseFeeNanoUsd,
-  worstCaseNanoUsd,
-} from '#pricing';
+import { worstCaseFeeNanoUsd, worstCaseNanoUsd } from '#pricing';
 import { CONFIG, LOGGER, ProblemException, type Config } from '#runtime';
 import { FUNDS_CHECK, type FundsCheck } from './funds.js';
-import { JobLimits, type JobRequest } from './job.request.js';
+import type { JobRequest } from './job.request.js';
 import { JOB_COLUMNS, type JobRow } from './job.view.js';
 import { JobWriter } from './job-writer.js';
 import { MarketSnapshot } from './market-snapshot.js';
-import { eligibleOffers, forecast, unsatisfiable } from './pre-trade.js';
+import { eligibleOffers, forecast, termsOf, TermsError, unsatisfiable, type JobTerms } from '#market';
 
 const G = AppSchema.Gateway;
 const matching = queueJobs[QueueName.Matching];
@@ -39,48 +31,6 @@ function canonical(value: unknown): string {
 
 export function requestHash(request: JobRequest): string {
   return createHash('sha256').update(canonical(request)).digest('hex');
-}
-
-function unprocessable(title: string, detail: string): ProblemException {
-  return new ProblemException({ title, status: 422, detail });
-}
-
-/** The checks that need no database: amounts, the work against the instrument, the time window. */
-export function termsOf(req: JobRequest, now: number) {
-  let quantityMicro: bigint;
-  let limitNanoUsd: bigint;
-  try {
-    quantityMicro = parseQuantityMicro(req.quantity);
-  } catch (error) {
-    if (error instanceof DecimalError) throw new ProblemException({ title: 'invalid body', status: 400, detail: `quantity: ${error.message}` });
-    throw error;
-  }
-  try {
-    limitNanoUsd = toAtomicExact(parseDecimal(req.limitPrice), USD_SCALE);
-  } catch (error) {
-    if (error instanceof DecimalError) throw new ProblemException({ title: 'invalid body', status: 400, detail: `limitPrice: at most ${USD_SCALE} decimal places` });
-    throw error;
-  }
-  if (quantityMicro > JobLimits.maxQuantity * 1_000_000n) throw unprocessable('job too large', `quantity is at most ${JobLimits.maxQuantity} units per job`);
-
-  const work = req.work;
-  if (req.instrument.startsWith('gpu:')) {
-    if (work.type !== 'gpu-hours') throw unprocessable('work does not fit the instrument', `${req.instrument} is sold in GPU-hours: send work {type: "gpu-hours", hours}`);
-    if (parseQuantityMicro(work.hours) !== quantityMicro) throw unprocessable('work does not fit the instrument', `work.hours (${work.hours}) must equal quantity (${req.quantity})`);
-  } else {
-    const model = req.instrument.slice('model:'.length);
-    if (work.type !== 'requests') throw unprocessable('work does not fit the instrument', `${req.instrument} is sold in tokens: send work {type: "requests", requests: [...]}`);
-    const other = work.requests.find((r) => r.body.model !== model);
-    if (other !== undefined) throw unprocessable('work does not fit the instrument', `request ${other.custom_id} asks for model ${other.body.model}, not ${model}`);
-  }
-
-  const deadline = Date.parse(req.deadline);
-  const earliestStart = req.earliestStart === undefined ? now : Math.max(now, Date.parse(req.earliestStart));
-  const latestStart = deadline - req.runtimeSeconds * 1_000;
-  if (deadline > now + JobLimits.maxHorizonDays * 86_400_000) throw unprocessable('deadline too far', `the deadline may be at most ${JobLimits.maxHorizonDays} days ahead`);
-  if (latestStart <= now) throw unprocessable('deadline cannot be met', `a runtime of ${req.runtimeSeconds} s from now ends after the deadline ${req.deadline}`);
-  if (latestStart < earliestStart) throw unprocessable('deadline cannot be met', `a runtime of ${req.runtimeSeconds} s from the earliest start ends after the deadline`);
-  return { quantityMicro, limitNanoUsd, deadline, earliestStart, latestStart };
 }
 
 /**
@@ -104,10 +54,15 @@ export class JobIntake {
   async submit(customerId: string, idempotencyKey: string, req: JobRequest): Promise<{ job: JobRow; replayed: boolean }> {
     const hash = requestHash(req);
     const now = Date.now();
-    let terms: ReturnType<typeof termsOf>;
+    let terms: JobTerms;
     try {
       terms = termsOf(req, now);
     } catch (error) {
+      if (error instanceof TermsError) {
+        const earlier = await this.byKey(customerId, idempotencyKey);
+        if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
+        throw new ProblemException({ title: error.title, status: error.status, detail: error.detail });
+      }
       // A retry of an accepted job gets that job back, even once its terms no longer hold.
       const earlier = await this.byKey(customerId, idempotencyKey);
       if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
@@ -120,7 +75,7 @@ export class JobIntake {
     if (why !== undefined) {
       const earlier = await this.byKey(customerId, idempotencyKey);
       if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
-      throw unprocessable('constraints cannot be met', why);
+      throw new ProblemException({ title: 'constraints cannot be met', status: 422, detail: why });
     }
     const slots = req.deferrable ? forecast(snapshot, eligibleOffers(snapshot, req.instrument, req.constraints, now), now, terms.latestStart) : [];
 

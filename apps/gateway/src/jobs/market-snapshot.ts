@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { mergeTariffKinds, type Snapshot } from '#market';
 import type { AskAttributes } from '#order-book';
 import { AppSchema } from '#persistence';
-import { TariffCurve, usdRatesFrom, type EnergyUnit, type TariffSlot, type UsdRates } from '#pricing';
+import { usdRatesFrom, type EnergyUnit, type TariffSlot } from '#pricing';
+
+export type { Snapshot, SnapshotOffer } from '#market';
 
 const V = AppSchema.Gateway;
 
@@ -13,33 +16,6 @@ const SNAPSHOT_TTL_MS = 1_000;
 /** Bounds on one snapshot. */
 const MAX_OFFERS = 50_000;
 const MAX_SLOTS = 100_000;
-
-/** An offer in force: its published economics (for forecasts) and its live ask (for fills now). */
-export interface SnapshotOffer {
-  readonly providerId: string;
-  readonly offerId: string;
-  readonly instrument: string;
-  readonly region: string;
-  readonly gridZone: string;
-  readonly validUntil: number;
-  readonly attributes: AskAttributes;
-  readonly price: string;
-  readonly currency: string;
-  readonly energyKwhPerUnit: string;
-  readonly energyIncluded: boolean;
-  /** The matching engine's ask, when it has one with capacity left. */
-  readonly ask: { readonly effectiveNanoUsd: bigint; readonly availableMicro: bigint; readonly validUntil: number; readonly priority: number } | undefined;
-}
-
-export interface Snapshot {
-  readonly at: number;
-  readonly offers: readonly SnapshotOffer[];
-  /** Per zone, future slots without overlaps: real-time over day-ahead over retail. */
-  readonly slots: ReadonlyMap<string, readonly TariffSlot[]>;
-  readonly rates: UsdRates;
-}
-
-const KIND_ORDER = ['retail', 'day-ahead', 'real-time'];
 
 /**
  * The market as the gateway sees it through its views (market offers, tariff slots, FX rates, and
@@ -131,15 +107,7 @@ function slotsByZone(rows: readonly SlotRow[]): Map<string, TariffSlot[]> {
   }
   const out = new Map<string, TariffSlot[]>();
   for (const [zone, list] of byZone) {
-    let curve = TariffCurve.empty<{ price: string; currency: string; unit: EnergyUnit }>();
-    // Lower-priority kinds first: each later kind is laid over the earlier where they overlap.
-    for (const kind of KIND_ORDER) {
-      const slots = list
-        .filter((r) => r.kind === kind)
-        .map((r) => ({ start: r.slot_start.getTime(), end: r.slot_end.getTime(), price: { price: r.price, currency: r.currency.trim(), unit: r.unit } }));
-      curve = curve.merge(slots);
-    }
-    out.set(zone, curve.slots.map((s) => ({ start: s.start, end: s.end, ...s.price })));
+    out.set(zone, mergeTariffKinds(list.map((r) => ({ kind: r.kind, start: r.slot_start.getTime(), end: r.slot_end.getTime(), price: r.price, currency: r.currency.trim(), unit: r.unit }))));
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { CONFIG, parseRequest, ProblemException, type Config } from '#runtime';
 import { Inject } from '@nestjs/common';
 import { quoteRequestSchema } from './job.request.js';
 import { MarketSnapshot } from './market-snapshot.js';
-import { eligibleOffers, fillsNow, forecast, unsatisfiable } from './pre-trade.js';
+import { eligibleOffers, fillsNow, forecast, unsatisfiable } from '#market';
 
 /** Without a deadline, "would waiting be cheaper" looks this far ahead. */
 const DEFAULT_LOOKAHEAD_MS = 24 * 3_600_000;

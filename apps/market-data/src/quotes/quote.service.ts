@@ -7,8 +7,8 @@ import { AppSchema } from '#persistence';
 import { LOGGER } from '#runtime';
 import { marketMetrics } from '../market.metrics.js';
 import { fxCurrencyOf } from '#pricing';
-import { computeQuotes } from './quote-calculator.js';
-import type { CurrentSlot, FxInForce, OfferState } from './market-inputs.js';
+import { computeQuotes, type CurrentSlot, type OfferState } from '#market';
+import type { FxInForce } from '#pricing';
 
 /** Most offers one recomputation looks at (a full sweep after a tariff or FX change). */
 const MAX_OFFERS_PER_SWEEP = 50_000;

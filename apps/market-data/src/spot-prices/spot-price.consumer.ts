@@ -6,7 +6,7 @@ import { KafkaHandler, type InboundBatch, type InboundMessage } from '#messaging
 import { AppSchema } from '#persistence';
 import { Clock } from '../clock.js';
 import { marketMetrics } from '../market.metrics.js';
-import { offerKey, type OfferState } from '../quotes/market-inputs.js';
+import { offerKey, type OfferState } from '#market';
 import { QuoteRefresher } from '../quotes/quote-refresher.js';
 import { QuoteService } from '../quotes/quote.service.js';
 import { TickPartitions } from './tick-partitions.js';

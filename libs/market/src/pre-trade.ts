@@ -1,7 +1,7 @@
 import { MAX_FORECAST_SLOTS, type ForecastSlot, type JobConstraints } from '#contracts';
 import { askIdOf, eligible, OrderBook, type Ask, type Fill } from '#order-book';
 import { forwardPrices, lowerEnvelope, MissingFxRateError } from '#pricing';
-import type { Snapshot, SnapshotOffer } from './market-snapshot.js';
+import type { Snapshot, SnapshotOffer } from './snapshot.js';
 
 /**
  * What the gateway can say about a job before it is queued, from a market snapshot: whether its

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { computeQuotes } from './quote-calculator.js';
-import type { CurrentSlot, FxInForce, OfferState } from './market-inputs.js';
+import type { FxInForce } from '#pricing';
+import { computeQuotes, type CurrentSlot, type OfferState } from './quotes.js';
 
 const now = new Date('2026-11-26T12:10:00Z');
 const offer = (patch: Partial<OfferState> = {}): OfferState => ({

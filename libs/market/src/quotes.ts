@@ -1,7 +1,38 @@
-import type { Quote } from '#contracts';
-import { effectivePrice, fxCurrencyOf, usdRatesFrom } from '#pricing';
-import type { CurrentSlot, FxInForce, OfferState } from './market-inputs.js';
+import type { OfferAttributes, Quote } from '#contracts';
+import { effectivePrice, fxCurrencyOf, usdRatesFrom, type FxInForce } from '#pricing';
 
+/** An offer's current state, as market-data keeps it in `market.offers`. */
+export interface OfferState {
+  readonly providerId: string;
+  readonly offerId: string;
+  readonly lastSeq: number;
+  readonly instrument: string;
+  readonly region: string;
+  readonly gridZone: string;
+  readonly price: string;
+  readonly currency: string;
+  readonly energyKwhPerUnit: string;
+  readonly energyIncluded: boolean;
+  readonly capacity: string;
+  readonly validFrom: Date;
+  readonly validUntil: Date;
+  readonly attributes: OfferAttributes;
+}
+
+/** The tariff slot in force for a zone at the quoting instant. */
+export interface CurrentSlot {
+  readonly zone: string;
+  readonly kind: string;
+  readonly price: string;
+  readonly currency: string;
+  readonly unit: 'kWh' | 'MWh';
+  readonly seq: number;
+  /** The slot's end: the quote's price holds until then. */
+  readonly end: Date;
+}
+
+
+export const offerKey = (o: { providerId: string; offerId: string }): string => `${o.providerId}\u0000${o.offerId}`;
 
 export type QuoteOutcome =
   | { readonly ok: true; readonly quote: Quote }
@@ -9,7 +40,7 @@ export type QuoteOutcome =
 
 /**
  * The effective quote of each offer at `now`. Pure: the same inputs give the same quotes, which
- * is what lets the backtester run this very code.
+ * is what lets the backtester run this very code (market-data runs it live).
  */
 export function computeQuotes(
   offers: readonly OfferState[],
