@@ -7,3 +7,4 @@ export * from './quotes.js';
 export * from './snapshot.js';
 export * from './pre-trade.js';
 export * from './job-request.js';
+export * from './convert.js';

@@ -1,58 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import {
-  Topic,
-  type Allocation,
-  type JobConstraints,
-  type JobEvent,
-  type OfferAttributes,
-  type Order,
-  type Quote,
-} from '#contracts';
+import { Topic, type Allocation, type JobConstraints, type JobEvent, type OfferAttributes } from '#contracts';
 import { encodeMessage } from '#messaging';
-import type { AllocationRecord, Effects, JobStep, OfferQuote, OfferRecord, OrderRecord, OrderSpec, OrderStatus } from '#order-book';
+import type { AllocationRecord, Effects, JobStep, OfferRecord, OrderRecord, OrderStatus } from '#order-book';
 import { AppSchema } from '#persistence';
-import { capacityMicro, formatQuantity, parseQuantityMicro } from '#pricing';
+import { formatQuantity } from '#pricing';
+
+export { offerQuoteOf, orderSpecOf } from '#market';
 
 const S = AppSchema.Matching;
-
-/** Contract messages → the core's types (bigint, epoch ms), at the edge. */
-export function offerQuoteOf(q: Quote): OfferQuote {
-  const validUntil = Date.parse(q.validUntil);
-  return {
-    providerId: q.providerId,
-    offerId: q.offerId,
-    instrument: q.instrument,
-    region: q.region,
-    gridZone: q.gridZone,
-    computeNanoUsd: BigInt(q.computeNanoUsd),
-    energyNanoUsd: BigInt(q.energyNanoUsd),
-    effectiveNanoUsd: BigInt(q.effectiveNanoUsd),
-    capacityMicro: capacityMicro(q.capacity),
-    tickSeq: q.sources.tickSeq,
-    asOf: Date.parse(q.asOf),
-    validUntil: q.pricedUntil === null ? validUntil : Math.min(validUntil, Date.parse(q.pricedUntil)),
-    attributes: { tier: q.attributes.tier, interruptible: q.attributes.interruptible, dataPolicy: q.attributes.dataPolicy },
-  };
-}
-
-export function orderSpecOf(o: Order): OrderSpec {
-  return {
-    jobId: o.jobId,
-    customerId: o.customerId,
-    instrument: o.instrument,
-    quantityMicro: parseQuantityMicro(o.quantity),
-    limitNanoUsd: BigInt(o.limitNanoUsd),
-    allowSplit: o.allowSplit,
-    constraints: o.constraints,
-    earliestStart: Date.parse(o.earliestStart),
-    latestStart: Date.parse(o.latestStart),
-    deadline: Date.parse(o.deadline),
-    deferrable: o.deferrable,
-    forecast: o.forecast.map((f) => ({ start: Date.parse(f.start), end: Date.parse(f.end), price: BigInt(f.effectiveNanoUsd) })),
-    submittedAt: Date.parse(o.submittedAt),
-  };
-}
 
 export function allocationMessage(a: AllocationRecord): Allocation {
   return {

@@ -1,0 +1,528 @@
+import { MAX_FORECAST_SLOTS, type EnergyTariff, type FxRate, type Quote, type SpotPriceTick } from '#contracts';
+import {
+  computeQuotes,
+  eligibleOffers,
+  forecast,
+  mergeTariffKinds,
+  offerKey,
+  offerQuoteOf,
+  orderSpecOf,
+  TermsError,
+  termsOf,
+  unsatisfiable,
+  type CurrentSlot,
+  type OfferState,
+  type Snapshot,
+  type SnapshotOffer,
+} from '#market';
+import { Effects, Market, TimerHeap, type AllocationRecord, type JobStep } from '#order-book';
+import { amountNanoUsd, feeNanoUsd, formatQuantity, parseQuantityMicro, usdRatesFrom, type FxInForce, type TariffSlot } from '#pricing';
+import type { BacktestInputs, BacktestJob } from './inputs.js';
+
+/** How far ahead the gateway reads tariff slots for a forecast (the same horizon). */
+const FORECAST_HORIZON_MS = 8 * 86_400_000;
+const TARIFF_PRECEDENCE: Readonly<Record<string, number>> = { 'real-time': 0, 'day-ahead': 1, retail: 2 };
+
+interface StoredSlot {
+  readonly start: number;
+  readonly end: number;
+  readonly price: string;
+  readonly seq: number;
+}
+
+/** One zone's tariff of one kind: its slots by start, as market-data stores them (a newer seq overwrites). */
+interface TariffFeed {
+  lastSeq: number;
+  currency: string;
+  unit: 'kWh' | 'MWh';
+  readonly slots: Map<number, StoredSlot>;
+  sorted: StoredSlot[] | undefined;
+}
+
+interface OfferEntry {
+  state: OfferState;
+  /** Listing order: when the offer first appeared (the "first-listed" baseline). */
+  readonly listed: number;
+  quote: Quote | undefined;
+}
+
+export interface AllocationReport {
+  readonly allocationId: string;
+  readonly providerId: string;
+  readonly offerId: string;
+  readonly region: string;
+  readonly gridZone: string;
+  readonly start: string;
+  readonly end: string;
+  readonly quantity: string;
+  readonly computeNanoUsd: string;
+  readonly energyNanoUsd: string;
+  readonly effectiveNanoUsd: string;
+  readonly amountNanoUsd: string;
+  readonly feeNanoUsd: string;
+  readonly totalNanoUsd: string;
+}
+
+export interface BaselineReport {
+  readonly providerId: string;
+  readonly offerId: string;
+  readonly computeNanoUsd: string;
+  readonly effectiveNanoUsd: string;
+  /** What the quantity this job got would have cost there (amount + fee). */
+  readonly totalNanoUsd: string;
+}
+
+export type JobOutcome = 'filled' | 'partially-filled' | 'expired' | 'refused' | 'open';
+
+export interface JobReport {
+  readonly id: string;
+  readonly customerId: string;
+  readonly instrument: string;
+  readonly quantity: string;
+  readonly submittedAt: string;
+  readonly outcome: JobOutcome;
+  readonly reason: string | null;
+  readonly filledQuantity: string;
+  readonly deferredUntil: string | null;
+  readonly allocations: AllocationReport[];
+  readonly totalNanoUsd: string;
+  readonly baselines: { readonly firstListed: BaselineReport | null; readonly cheapestIgnoringEnergy: BaselineReport | null };
+}
+
+export interface Totals {
+  readonly jobs: number;
+  readonly filled: number;
+  readonly partiallyFilled: number;
+  readonly expired: number;
+  readonly refused: number;
+  readonly open: number;
+  readonly costNanoUsd: string;
+  readonly firstListedNanoUsd: string;
+  readonly cheapestIgnoringEnergyNanoUsd: string;
+}
+
+export interface Report {
+  readonly inputs: { readonly ticks: number; readonly tariffs: number; readonly fx: number; readonly jobs: number };
+  readonly jobs: JobReport[];
+  readonly totals: Totals;
+}
+
+interface JobState {
+  readonly job: BacktestJob;
+  outcome: JobOutcome;
+  reason: string | null;
+  filledMicro: bigint;
+  deferredUntil: number | null;
+  readonly allocations: AllocationRecord[];
+  /** The quotes of the two naive choices at submission. */
+  firstListed: Quote | undefined;
+  cheapest: Quote | undefined;
+  readonly runtimeMs: number;
+  /** The job's deadline: the clock runs at least this far. */
+  endsBy: number;
+}
+
+/**
+ * Replays history through the live engine's own code, on a virtual clock, in one process: quotes
+ * from `computeQuotes` (market-data's), jobs read by `termsOf` and forecast by `forecast` (the
+ * gateway's), matched by `Market` (the matching engine's). Inputs are applied in time order (FX,
+ * then tariffs, then ticks, then jobs at the same instant; file order among equals), and the
+ * clock stops at every instant the live services would act on their own: a tariff slot ending,
+ * an offer coming into force, a deferred job waking, a job's latest start passing.
+ */
+export class Backtester {
+  private readonly market: Market;
+  private readonly fx = new Effects();
+  private readonly offers = new Map<string, OfferEntry>();
+  private readonly tariffs = new Map<string, Map<string, TariffFeed>>();
+  private readonly rates = new Map<string, FxInForce>();
+  private fxList: FxInForce[] = [];
+  /** Offers to re-quote, by instant (an offer coming into force, its tariff slot ending). */
+  private readonly requotes = new TimerHeap();
+  private readonly requoteAt = new Map<string, number>();
+  private readonly jobs = new Map<string, JobState>();
+  private listed = 0;
+  private now = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly feeBps: number) {
+    this.market = new Market({ amount: amountNanoUsd, fee: (amount) => feeNanoUsd(amount, feeBps) });
+  }
+
+  run(inputs: BacktestInputs): Report {
+    type Event = { at: number; rank: number; line: number; apply: () => void };
+    const events: Event[] = [];
+    for (const { message: f, line } of inputs.fx) events.push({ at: Date.parse(f.asOf), rank: 0, line, apply: () => this.applyFx(f) });
+    for (const { message: t, line } of inputs.tariffs) events.push({ at: Date.parse(t.publishedAt), rank: 1, line, apply: () => this.applyTariff(t) });
+    for (const { message: t, line } of inputs.ticks) events.push({ at: Date.parse(t.publishedAt), rank: 2, line, apply: () => this.applyTick(t) });
+    for (const { message: j, line } of inputs.jobs) events.push({ at: j.submittedAt, rank: 3, line, apply: () => this.submit(j) });
+    events.sort((a, b) => a.at - b.at || a.rank - b.rank || a.line - b.line);
+    for (const e of events) {
+      this.advanceTo(e.at);
+      this.now = Math.max(this.now, e.at);
+      e.apply();
+      this.drain();
+    }
+    // After the last input, the clock runs on until every job has ended (its latest start at most).
+    let end = Number.NEGATIVE_INFINITY;
+    for (const s of this.jobs.values()) if (s.outcome === 'open') end = Math.max(end, s.endsBy + 1);
+    this.advanceTo(end);
+    return this.report(inputs);
+  }
+
+  // ---- inputs, as market-data applies them ---------------------------------------------------
+
+  private applyFx(f: FxRate): void {
+    const at = Date.parse(f.asOf);
+    const key = `${f.base}:${f.quote}`;
+    const current = this.rates.get(key);
+    if (current !== undefined && current.asOf.getTime() > at) return;
+    this.rates.set(key, { base: f.base, quote: f.quote, rate: f.rate, asOf: new Date(at) });
+    this.fxList = [...this.rates.values()];
+    // A rate moves the prices quoted in another currency than USD, or with a tariff (in any currency).
+    for (const [offer, o] of this.offers) if (o.state.currency !== 'USD' || !o.state.energyIncluded) this.requote(offer);
+  }
+
+  private applyTariff(t: EnergyTariff): void {
+    let zone = this.tariffs.get(t.zone);
+    if (zone === undefined) this.tariffs.set(t.zone, (zone = new Map()));
+    let feed = zone.get(t.kind);
+    if (feed !== undefined && t.seq <= feed.lastSeq) return; // stale or duplicate: recorded and ignored live
+    if (feed === undefined) zone.set(t.kind, (feed = { lastSeq: t.seq, currency: t.currency, unit: t.unit, slots: new Map(), sorted: undefined }));
+    feed.lastSeq = t.seq;
+    feed.currency = t.currency;
+    feed.unit = t.unit;
+    for (const s of t.slots) {
+      const start = Date.parse(s.start);
+      feed.slots.set(start, { start, end: Date.parse(s.end), price: s.price, seq: t.seq });
+    }
+    feed.sorted = undefined;
+    for (const [key, o] of this.offers) if (o.state.gridZone === t.zone && !o.state.energyIncluded) this.requote(key);
+  }
+
+  private applyTick(t: SpotPriceTick): void {
+    const key = offerKey(t);
+    const existing = this.offers.get(key);
+    if (existing !== undefined && t.seq <= existing.state.lastSeq) return; // stale or duplicate
+    const state: OfferState = {
+      providerId: t.providerId,
+      offerId: t.offerId,
+      lastSeq: t.seq,
+      instrument: t.instrument,
+      region: t.region,
+      gridZone: t.gridZone,
+      price: t.price,
+      currency: t.currency,
+      energyKwhPerUnit: t.energyKwhPerUnit,
+      energyIncluded: t.energyIncluded,
+      capacity: t.capacity,
+      validFrom: new Date(t.validFrom),
+      validUntil: new Date(t.validUntil),
+      attributes: t.attributes,
+    };
+    if (existing === undefined) this.offers.set(key, { state, listed: (this.listed += 1), quote: undefined });
+    else existing.state = state;
+    this.requote(key);
+  }
+
+  /** Quotes one offer now (market-data's arithmetic) and hands it to the book, or waits until it can. */
+  private requote(key: string): void {
+    const entry = this.offers.get(key) as OfferEntry;
+    const now = this.now;
+    const state = entry.state;
+    const slots = new Map<string, CurrentSlot>();
+    if (!state.energyIncluded) {
+      const slot = this.currentSlot(state.gridZone, now);
+      if (slot !== undefined) slots.set(state.gridZone, slot);
+    }
+    const outcome = computeQuotes([state], slots, this.fxList, new Date(now))[0];
+    if (outcome === undefined) return;
+    if (!outcome.ok) {
+      if (outcome.missing === 'not-in-force' && state.validFrom.getTime() > now) this.scheduleRequote(key, state.validFrom.getTime());
+      return;
+    }
+    entry.quote = outcome.quote;
+    if (outcome.quote.pricedUntil !== null) this.scheduleRequote(key, Date.parse(outcome.quote.pricedUntil));
+    this.market.applyQuote(offerQuoteOf(outcome.quote), now, this.fx);
+  }
+
+  private scheduleRequote(key: string, at: number): void {
+    if (this.requoteAt.get(key) === at) return;
+    this.requoteAt.set(key, at);
+    this.requotes.push(at, key);
+  }
+
+  /** The slot in force for a zone at `at`: real-time over day-ahead over retail, the latest start among equals. */
+  private currentSlot(zone: string, at: number): CurrentSlot | undefined {
+    const feeds = this.tariffs.get(zone);
+    if (feeds === undefined) return undefined;
+    let best: CurrentSlot | undefined;
+    let bestRank = Number.POSITIVE_INFINITY;
+    for (const [kind, feed] of feeds) {
+      const rank = TARIFF_PRECEDENCE[kind] ?? 3;
+      if (rank >= bestRank) continue;
+      const slot = slotAt(sortedSlots(feed), at);
+      if (slot === undefined) continue;
+      best = { zone, kind, price: slot.price, currency: feed.currency, unit: feed.unit, seq: slot.seq, end: new Date(slot.end) };
+      bestRank = rank;
+    }
+    return best;
+  }
+
+  // ---- jobs, as the gateway takes them ----------------------------------------------------------
+
+  private submit(job: BacktestJob): void {
+    const now = this.now;
+    const req = job.request;
+    const state: JobState = {
+      job,
+      outcome: 'open',
+      reason: null,
+      filledMicro: 0n,
+      deferredUntil: null,
+      allocations: [],
+      firstListed: undefined,
+      cheapest: undefined,
+      runtimeMs: req.runtimeSeconds * 1_000,
+      endsBy: now,
+    };
+    this.jobs.set(job.id, state);
+    let terms;
+    try {
+      terms = termsOf(req, now);
+    } catch (error) {
+      if (!(error instanceof TermsError)) throw error;
+      state.outcome = 'refused';
+      state.reason = `${error.title}: ${error.detail}`;
+      return;
+    }
+    state.endsBy = terms.deadline;
+    const snapshot = this.snapshot(now);
+    const why = unsatisfiable(snapshot, req.instrument, req.constraints, now);
+    if (why !== undefined) {
+      state.outcome = 'refused';
+      state.reason = `constraints cannot be met: ${why}`;
+      return;
+    }
+    const eligible = eligibleOffers(snapshot, req.instrument, req.constraints, now);
+    this.baselines(state, eligible);
+    const slots = req.deferrable ? forecast(snapshot, eligible, now, terms.latestStart).slice(0, MAX_FORECAST_SLOTS) : [];
+    const spec = orderSpecOf({
+      jobId: job.id,
+      customerId: job.customerId,
+      instrument: req.instrument,
+      quantity: req.quantity,
+      limitNanoUsd: terms.limitNanoUsd.toString(),
+      allowSplit: req.allowSplit,
+      constraints: req.constraints,
+      earliestStart: new Date(terms.earliestStart).toISOString(),
+      latestStart: new Date(terms.latestStart).toISOString(),
+      deadline: new Date(terms.deadline).toISOString(),
+      deferrable: req.deferrable,
+      forecast: slots,
+      submittedAt: new Date(now).toISOString(),
+    });
+    this.market.submit(spec, now, this.fx);
+  }
+
+  /** The market as the gateway's snapshot shows it at `now`. */
+  private snapshot(now: number): Snapshot {
+    const offers: SnapshotOffer[] = [];
+    for (const { state: o } of [...this.offers.values()].sort((a, b) => a.listed - b.listed)) {
+      if (!(o.validFrom.getTime() <= now && now < o.validUntil.getTime())) continue;
+      offers.push({
+        providerId: o.providerId,
+        offerId: o.offerId,
+        instrument: o.instrument,
+        region: o.region,
+        gridZone: o.gridZone,
+        validUntil: o.validUntil.getTime(),
+        attributes: o.attributes,
+        price: o.price,
+        currency: o.currency,
+        energyKwhPerUnit: o.energyKwhPerUnit,
+        energyIncluded: o.energyIncluded,
+        ask: undefined,
+      });
+    }
+    const slots = new Map<string, TariffSlot[]>();
+    for (const [zone, feeds] of this.tariffs) {
+      const rows = [];
+      for (const [kind, feed] of feeds) {
+        for (const s of sortedSlots(feed)) {
+          if (s.end > now && s.start < now + FORECAST_HORIZON_MS) rows.push({ kind, start: s.start, end: s.end, price: s.price, currency: feed.currency, unit: feed.unit });
+        }
+      }
+      slots.set(zone, mergeTariffKinds(rows));
+    }
+    return { at: now, offers, slots, rates: usdRatesFrom(this.fxList).rates };
+  }
+
+  /** The two naive choices at submission: the first-listed eligible offer, and the cheapest on compute alone. */
+  private baselines(state: JobState, eligible: readonly SnapshotOffer[]): void {
+    for (const o of eligible) {
+      const quote = this.offers.get(offerKey(o))?.quote;
+      if (quote === undefined || Date.parse(quote.validUntil) <= this.now) continue;
+      state.firstListed ??= quote;
+      if (state.cheapest === undefined || BigInt(quote.computeNanoUsd) < BigInt(state.cheapest.computeNanoUsd)) state.cheapest = quote;
+    }
+  }
+
+  // ---- the clock ------------------------------------------------------------------------------
+
+  /** Runs every timer due before `until`: re-quotes first, then the book's wakes and expiries. */
+  private advanceTo(until: number): void {
+    for (;;) {
+      const requote = this.requotes.peek();
+      const wake = this.market.nextWakeAt();
+      const next = Math.min(requote ?? Number.POSITIVE_INFINITY, wake ?? Number.POSITIVE_INFINITY);
+      if (!(next < until) || next === Number.POSITIVE_INFINITY) return;
+      this.now = Math.max(this.now, next);
+      for (let key = this.requotes.popDue(this.now); key !== undefined; key = this.requotes.popDue(this.now)) {
+        const scheduled = this.requoteAt.get(key);
+        if (scheduled === undefined || scheduled > this.now) continue; // superseded by a later schedule
+        this.requoteAt.delete(key);
+        this.requote(key);
+      }
+      this.market.advance(this.now, this.fx);
+      this.drain();
+    }
+  }
+
+  /** Takes what the last calls changed: allocations and lifecycle steps, into each job's record. */
+  private drain(): void {
+    const fx = this.fx;
+    for (const a of fx.allocations) this.jobs.get(a.jobId)?.allocations.push(a);
+    for (const s of fx.steps) this.step(s);
+    fx.offers.clear();
+    fx.orders.clear();
+    fx.allocations.length = 0;
+    fx.steps.length = 0;
+  }
+
+  private step(s: JobStep): void {
+    const state = this.jobs.get(s.jobId);
+    if (state === undefined) return;
+    state.filledMicro = s.filledMicro;
+    switch (s.type) {
+      case 'deferred':
+        state.deferredUntil ??= s.until;
+        state.reason = s.reason;
+        break;
+      case 'matched':
+        state.outcome = 'filled';
+        break;
+      case 'expired':
+      case 'cancelled':
+        state.outcome = s.filledMicro > 0n ? 'partially-filled' : 'expired';
+        state.reason = s.reason;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---- the report ------------------------------------------------------------------------------
+
+  private report(inputs: BacktestInputs): Report {
+    const jobs: JobReport[] = [];
+    let cost = 0n;
+    let first = 0n;
+    let cheapest = 0n;
+    const count = { filled: 0, partiallyFilled: 0, expired: 0, refused: 0, open: 0 };
+    for (const { message: j } of inputs.jobs) {
+      const s = this.jobs.get(j.id) as JobState;
+      const allocations = s.allocations.map((a): AllocationReport => {
+        const total = a.amountNanoUsd + a.feeNanoUsd;
+        return {
+          allocationId: a.allocationId,
+          providerId: a.providerId,
+          offerId: a.offerId,
+          region: a.region,
+          gridZone: a.gridZone,
+          start: new Date(a.matchedAt).toISOString(),
+          end: new Date(a.matchedAt + s.runtimeMs).toISOString(),
+          quantity: formatQuantity(a.quantityMicro),
+          computeNanoUsd: a.computeNanoUsd.toString(),
+          energyNanoUsd: a.energyNanoUsd.toString(),
+          effectiveNanoUsd: a.effectiveNanoUsd.toString(),
+          amountNanoUsd: a.amountNanoUsd.toString(),
+          feeNanoUsd: a.feeNanoUsd.toString(),
+          totalNanoUsd: total.toString(),
+        };
+      });
+      const filled = s.allocations.reduce((q, a) => q + a.quantityMicro, 0n);
+      const total = s.allocations.reduce((t, a) => t + a.amountNanoUsd + a.feeNanoUsd, 0n);
+      const baseline = (quote: Quote | undefined): BaselineReport | null => {
+        if (quote === undefined) return null;
+        const amount = amountNanoUsd(filled, BigInt(quote.effectiveNanoUsd));
+        return {
+          providerId: quote.providerId,
+          offerId: quote.offerId,
+          computeNanoUsd: quote.computeNanoUsd,
+          effectiveNanoUsd: quote.effectiveNanoUsd,
+          totalNanoUsd: (amount + feeNanoUsd(amount, this.feeBps)).toString(),
+        };
+      };
+      const baselines = { firstListed: baseline(s.firstListed), cheapestIgnoringEnergy: baseline(s.cheapest) };
+      if (s.outcome === 'filled') count.filled += 1;
+      else if (s.outcome === 'partially-filled') count.partiallyFilled += 1;
+      else if (s.outcome === 'expired') count.expired += 1;
+      else if (s.outcome === 'refused') count.refused += 1;
+      else count.open += 1;
+      if (filled > 0n) {
+        cost += total;
+        first += BigInt(baselines.firstListed?.totalNanoUsd ?? total.toString());
+        cheapest += BigInt(baselines.cheapestIgnoringEnergy?.totalNanoUsd ?? total.toString());
+      }
+      jobs.push({
+        id: j.id,
+        customerId: j.customerId,
+        instrument: j.request.instrument,
+        quantity: formatQuantity(parseQuantityMicro(j.request.quantity)),
+        submittedAt: new Date(j.submittedAt).toISOString(),
+        outcome: s.outcome,
+        reason: s.reason,
+        filledQuantity: formatQuantity(filled),
+        deferredUntil: s.deferredUntil === null ? null : new Date(s.deferredUntil).toISOString(),
+        allocations,
+        totalNanoUsd: total.toString(),
+        baselines,
+      });
+    }
+    return {
+      inputs: { ticks: inputs.ticks.length, tariffs: inputs.tariffs.length, fx: inputs.fx.length, jobs: inputs.jobs.length },
+      jobs,
+      totals: {
+        jobs: jobs.length,
+        ...count,
+        costNanoUsd: cost.toString(),
+        firstListedNanoUsd: first.toString(),
+        cheapestIgnoringEnergyNanoUsd: cheapest.toString(),
+      },
+    };
+  }
+}
+
+function sortedSlots(feed: TariffFeed): StoredSlot[] {
+  feed.sorted ??= [...feed.slots.values()].sort((a, b) => a.start - b.start);
+  return feed.sorted;
+}
+
+/** The slot containing `at` (the latest start among overlapping ones), by binary search. */
+function slotAt(slots: readonly StoredSlot[], at: number): StoredSlot | undefined {
+  let lo = 0;
+  let hi = slots.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((slots[mid] as StoredSlot).start <= at) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  for (let i = found; i >= 0 && i > found - 4; i -= 1) {
+    const s = slots[i] as StoredSlot;
+    if (s.start <= at && at < s.end) return s;
+  }
+  return undefined;
+}
