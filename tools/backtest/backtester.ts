@@ -135,6 +135,8 @@ export class Backtester {
   private readonly fx = new Effects();
   private readonly offers = new Map<string, OfferEntry>();
   private readonly tariffs = new Map<string, Map<string, TariffFeed>>();
+  /** Each zone's slots with the kinds laid over each other, rebuilt only when a tariff arrives. */
+  private readonly merged = new Map<string, TariffSlot[]>();
   private readonly rates = new Map<string, FxInForce>();
   private fxList: FxInForce[] = [];
   /** Offers to re-quote, by instant (an offer coming into force, its tariff slot ending). */
@@ -196,6 +198,7 @@ export class Backtester {
       feed.slots.set(start, { start, end: Date.parse(s.end), price: s.price, seq: t.seq });
     }
     feed.sorted = undefined;
+    this.merged.delete(t.zone);
     for (const [key, o] of this.offers) if (o.state.gridZone === t.zone && !o.state.energyIncluded) this.requote(key);
   }
 
@@ -344,15 +347,21 @@ export class Backtester {
         ask: undefined,
       });
     }
+    // The gateway merges the slots it reads for the horizon; merging everything once and taking the
+    // horizon's part gives the same slots (a merge never moves a slot's bounds outside its own).
     const slots = new Map<string, TariffSlot[]>();
     for (const [zone, feeds] of this.tariffs) {
-      const rows = [];
-      for (const [kind, feed] of feeds) {
-        for (const s of sortedSlots(feed)) {
-          if (s.end > now && s.start < now + FORECAST_HORIZON_MS) rows.push({ kind, start: s.start, end: s.end, price: s.price, currency: feed.currency, unit: feed.unit });
-        }
+      let all = this.merged.get(zone);
+      if (all === undefined) {
+        const rows = [];
+        for (const [kind, feed] of feeds) for (const s of sortedSlots(feed)) rows.push({ kind, start: s.start, end: s.end, price: s.price, currency: feed.currency, unit: feed.unit });
+        all = mergeTariffKinds(rows);
+        this.merged.set(zone, all);
       }
-      slots.set(zone, mergeTariffKinds(rows));
+      const from = firstEndingAfter(all, now);
+      const window: TariffSlot[] = [];
+      for (let i = from; i < all.length && (all[i] as TariffSlot).start < now + FORECAST_HORIZON_MS; i += 1) window.push(all[i] as TariffSlot);
+      slots.set(zone, window);
     }
     return { at: now, offers, slots, rates: usdRatesFrom(this.fxList).rates };
   }
@@ -501,6 +510,18 @@ export class Backtester {
       },
     };
   }
+}
+
+/** The index of the first slot (sorted, without overlaps) that ends after `at`. */
+function firstEndingAfter(slots: readonly TariffSlot[], at: number): number {
+  let lo = 0;
+  let hi = slots.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((slots[mid] as TariffSlot).end > at) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function sortedSlots(feed: TariffFeed): StoredSlot[] {

@@ -20,17 +20,22 @@ export class TariffCurve<P> {
     return TariffCurve.empty<P>().merge(slots);
   }
 
-  /** The curve with `incoming` slots laid over it: where they overlap, the incoming ones win. */
+  /**
+   * The curve with `incoming` slots laid over it: where they overlap, the incoming ones win.
+   * Linear after sorting when the incoming slots do not overlap each other (every real feed).
+   */
   merge(incoming: readonly Slot<P>[]): TariffCurve<P> {
     if (incoming.length === 0) return this;
     for (const s of incoming) if (!(s.end > s.start)) throw new RangeError(`slot end ${s.end} is not after its start ${s.start}`);
-    const fresh = [...incoming].sort((a, b) => a.start - b.start);
+    const fresh = resolveOverlaps(incoming);
     const out: Slot<P>[] = [];
+    let first = 0;
     for (const old of this.slots) {
-      // Keep the parts of an old slot that no incoming slot covers.
+      // Keep the parts of an old slot that no incoming slot covers (both are sorted: a moving window).
+      while (first < fresh.length && (fresh[first] as Slot<P>).end <= old.start) first += 1;
       let pieces: Slot<P>[] = [old];
-      for (const f of fresh) {
-        if (f.start >= old.end) break;
+      for (let k = first; k < fresh.length && (fresh[k] as Slot<P>).start < old.end; k += 1) {
+        const f = fresh[k] as Slot<P>;
         pieces = pieces.flatMap((p) => {
           if (f.end <= p.start || f.start >= p.end) return [p];
           const left = f.start > p.start ? [{ ...p, end: f.start }] : [];
@@ -40,18 +45,7 @@ export class TariffCurve<P> {
       }
       out.push(...pieces);
     }
-    // Incoming slots may overlap each other: the later one in the publication wins.
-    let merged: Slot<P>[] = [];
-    for (const f of incoming) {
-      merged = merged.flatMap((p) => {
-        if (f.end <= p.start || f.start >= p.end) return [p];
-        const left = f.start > p.start ? [{ ...p, end: f.start }] : [];
-        const right = f.end < p.end ? [{ ...p, start: f.end }] : [];
-        return [...left, ...right];
-      });
-      merged.push(f);
-    }
-    return new TariffCurve([...out, ...merged].sort((a, b) => a.start - b.start));
+    return new TariffCurve([...out, ...fresh].sort((a, b) => a.start - b.start));
   }
 
   /** The slot in force at `t`, by binary search; undefined where the curve has a gap. */
@@ -81,4 +75,23 @@ export class TariffCurve<P> {
     }
     return undefined;
   }
+}
+
+/** Incoming slots as one sorted, non-overlapping list: where two overlap, the later in the publication wins. */
+function resolveOverlaps<P>(incoming: readonly Slot<P>[]): Slot<P>[] {
+  const sorted = [...incoming].sort((a, b) => a.start - b.start);
+  let overlapping = false;
+  for (let i = 1; i < sorted.length && !overlapping; i += 1) overlapping = (sorted[i - 1] as Slot<P>).end > (sorted[i] as Slot<P>).start;
+  if (!overlapping) return sorted;
+  let merged: Slot<P>[] = [];
+  for (const f of incoming) {
+    merged = merged.flatMap((p) => {
+      if (f.end <= p.start || f.start >= p.end) return [p];
+      const left = f.start > p.start ? [{ ...p, end: f.start }] : [];
+      const right = f.end < p.end ? [{ ...p, start: f.end }] : [];
+      return [...left, ...right];
+    });
+    merged.push(f);
+  }
+  return merged.sort((a, b) => a.start - b.start);
 }

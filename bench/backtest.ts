@@ -1,0 +1,133 @@
+/**
+ * bench:backtest — messages/s through the backtester on a month of ticks and tariffs.
+ *
+ * A synthetic month, built in this process (so the run needs no files): O offers over 5 grid
+ * zones ticking every T minutes, a day-ahead tariff per zone and day (48 half-hours, some
+ * negative), hourly FX, and J jobs (a third deferrable, some limited to a region). Measured:
+ *   1. the whole path: JSON Lines read and validated with the live schemas, then replayed;
+ *   2. the replay alone (quotes, the book, the clock), on the inputs already read;
+ *   3. baseline, same run: JSON.parse alone over the same lines, the floor of reading them.
+ *
+ * Budget (issue 9): >= 200,000 messages/s.
+ */
+import { Topic } from '#contracts';
+import { Backtester } from '../tools/backtest/backtester.js';
+import { readJobs, readLines } from '../tools/backtest/inputs.js';
+import { energyTariffSchema, fxRateSchema, spotPriceTickSchema } from '#contracts';
+import { fmt } from './support.js';
+
+const OFFERS = Number(process.env['BENCH_OFFERS'] ?? 40);
+const TICK_MINUTES = Number(process.env['BENCH_TICK_MINUTES'] ?? 10);
+const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
+const DAYS = 30;
+const ZONES = ['zone-a', 'zone-b', 'zone-c', 'zone-d', 'zone-e'];
+const START = Date.parse('2026-10-01T00:00:00Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A deterministic pseudo-random stream (the same month every run). */
+let seed = 42;
+const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+
+const tickLines: string[] = [];
+const seqs = new Array<number>(OFFERS).fill(0);
+for (let t = START; t < START + DAYS * 86_400_000; t += TICK_MINUTES * 60_000) {
+  for (let o = 0; o < OFFERS; o += 1) {
+    seqs[o] = (seqs[o] ?? 0) + 1;
+    tickLines.push(
+      JSON.stringify({
+        providerId: `prov-${o % 8}`,
+        offerId: `offer-${o}`,
+        seq: seqs[o],
+        instrument: 'gpu:h100',
+        region: `region-${o % 10}`,
+        gridZone: ZONES[o % ZONES.length],
+        price: (1.5 + rand()).toFixed(4),
+        currency: o % 4 === 0 ? 'EUR' : 'USD',
+        energyKwhPerUnit: '0.7',
+        energyIncluded: o % 3 === 0,
+        capacity: String(10 + Math.floor(rand() * 90)),
+        validFrom: iso(t),
+        validUntil: iso(t + TICK_MINUTES * 60_000),
+        attributes: { tier: 'spot', interruptible: o % 2 === 0, dataPolicy: 'no-retention', hardware: 'h100' },
+        publishedAt: iso(t),
+      }),
+    );
+  }
+}
+const tariffLines: string[] = [];
+for (let d = 0; d < DAYS; d += 1) {
+  const day = START + d * 86_400_000;
+  ZONES.forEach((zone, z) => {
+    tariffLines.push(
+      JSON.stringify({
+        zone,
+        kind: 'day-ahead',
+        currency: 'EUR',
+        unit: 'MWh',
+        slots: Array.from({ length: 48 }, (_, s) => ({ start: iso(day + s * 1_800_000), end: iso(day + (s + 1) * 1_800_000), price: (40 + 60 * Math.sin((s / 48) * 2 * Math.PI + z) - 30 * rand()).toFixed(2) })),
+        seq: d + 1,
+        publishedAt: iso(day - 12 * 3_600_000),
+      }),
+    );
+  });
+}
+const fxLines: string[] = [];
+for (let h = -1; h < DAYS * 24; h += 1) fxLines.push(JSON.stringify({ base: 'EUR', quote: 'USD', rate: (1.05 + 0.05 * rand()).toFixed(4), asOf: iso(START + h * 3_600_000) }));
+const jobLines: string[] = [];
+for (let j = 0; j < JOBS; j += 1) {
+  const at = START + 3_600_000 + Math.floor(rand() * (DAYS - 2) * 86_400_000);
+  const quantity = String(1 + Math.floor(rand() * 20));
+  jobLines.push(
+    JSON.stringify({
+      submittedAt: iso(at),
+      customerId: `cust-${j % 50}`,
+      instrument: 'gpu:h100',
+      quantity,
+      limitPrice: (1.6 + rand()).toFixed(2),
+      deadline: iso(at + (2 + Math.floor(rand() * 20)) * 3_600_000),
+      runtimeSeconds: 3_600,
+      deferrable: j % 3 === 0,
+      ...(j % 5 === 0 ? { constraints: { regions: [`region-${j % 10}`] } } : {}),
+      work: { type: 'gpu-hours', hours: quantity },
+    }),
+  );
+}
+const texts = { ticks: tickLines.join('\n'), tariffs: tariffLines.join('\n'), fx: fxLines.join('\n'), jobs: jobLines.join('\n') };
+const messages = tickLines.length + tariffLines.length + fxLines.length + jobLines.length;
+
+// ---- 3. baseline: JSON.parse alone ------------------------------------------------------------------
+const b0 = performance.now();
+let parsed = 0;
+for (const text of Object.values(texts)) for (const line of text.split('\n')) parsed += JSON.parse(line) === null ? 0 : 1;
+const parseRate = parsed / ((performance.now() - b0) / 1_000);
+
+// ---- 1. the whole path ----------------------------------------------------------------------------
+const t0 = performance.now();
+const inputs = {
+  ticks: readLines('ticks', texts.ticks, Topic.SpotPrices, spotPriceTickSchema),
+  tariffs: readLines('tariffs', texts.tariffs, Topic.EnergyTariffs, energyTariffSchema),
+  fx: readLines('fx', texts.fx, Topic.FxRates, fxRateSchema),
+  jobs: readJobs('jobs', texts.jobs),
+};
+const t1 = performance.now();
+const report = new Backtester(200).run(inputs);
+const t2 = performance.now();
+// ---- 2. the replay alone, once more (warm) ------------------------------------------------------
+const r0 = performance.now();
+const again = new Backtester(200).run(inputs);
+const r1 = performance.now();
+const identical = JSON.stringify(again) === JSON.stringify(report);
+
+const whole = messages / ((t2 - t0) / 1_000);
+const replay = messages / ((r1 - r0) / 1_000);
+const heap = process.memoryUsage().heapUsed / 2 ** 20;
+const t = report.totals;
+console.log(`
+bench:backtest — a month: ${OFFERS} offers ticking every ${TICK_MINUTES} min over ${ZONES.length} zones, daily day-ahead tariffs, hourly FX, ${JOBS} jobs
+  messages: ${messages.toLocaleString('en-US')} (${tickLines.length.toLocaleString('en-US')} ticks, ${tariffLines.length} tariffs, ${fxLines.length} FX, ${jobLines.length} jobs)
+  whole path (read, validate, replay): ${fmt(whole, 0)} messages/s in ${fmt((t2 - t0) / 1_000, 2)} s (read ${fmt((t1 - t0) / 1_000, 2)} s) — budget 200,000: ${fmt(whole / 200_000, 2)}×
+  replay alone: ${fmt(replay, 0)} messages/s in ${fmt((r1 - r0) / 1_000, 2)} s — budget 200,000: ${fmt(replay / 200_000, 2)}×
+  baseline (JSON.parse alone, same lines): ${fmt(parseRate, 0)} messages/s; whole path / baseline ${fmt(whole / parseRate, 3)}
+  outcome: ${t.filled} filled, ${t.partiallyFilled} partly, ${t.expired} expired, ${t.refused} refused; second run byte-identical: ${identical}
+  heap used: ${fmt(heap, 0)} MiB
+`);
