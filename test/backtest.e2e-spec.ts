@@ -91,10 +91,10 @@ describe('the live engine and the backtester decide alike', () => {
     });
     expect(topUp.status).toBe(201);
     const bodies = [
-      // Splits across the two cheapest (4 + 2 units).
-      { instrument, quantity: '6', limitPrice: '3', deadline: at(3_600_000), runtimeSeconds: 600, deferrable: false, work: { type: 'gpu-hours', hours: '6' } },
-      // Only us-east-1: what is left there is the dearer offer. Deferrable, but the tariff only rises: no wait.
-      { instrument, quantity: '3', limitPrice: '3', deadline: at(3_600_000), runtimeSeconds: 600, deferrable: true, constraints: { regions: ['us-east-1'] }, work: { type: 'gpu-hours', hours: '3' } },
+      // Splits across the two cheapest (4 + 2 units). Deferrable, but the tariff only rises: it trades now.
+      { instrument, quantity: '6', limitPrice: '3', deadline: at(3_600_000), runtimeSeconds: 600, deferrable: true, work: { type: 'gpu-hours', hours: '6' } },
+      // Only us-east-1: what is left there is the dearer offer.
+      { instrument, quantity: '3', limitPrice: '3', deadline: at(3_600_000), runtimeSeconds: 600, deferrable: false, constraints: { regions: ['us-east-1'] }, work: { type: 'gpu-hours', hours: '3' } },
       // All or none: 8 units at once, from the 4 left at b and 4 of c (several fills, all together).
       { instrument, quantity: '8', limitPrice: '3', deadline: at(3_600_000), runtimeSeconds: 600, deferrable: false, allowSplit: false, work: { type: 'gpu-hours', hours: '8' } },
     ];
