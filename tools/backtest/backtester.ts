@@ -1,17 +1,19 @@
-import { MAX_FORECAST_SLOTS, type EnergyTariff, type FxRate, type Quote, type SpotPriceTick } from '#contracts';
+import { MAX_FORECAST_SLOTS, type EnergyTariff, type FxRate, type SpotPriceTick } from '#contracts';
 import {
-  computeQuotes,
   eligibleOffers,
   forecast,
   mergeTariffKinds,
   offerKey,
-  offerQuoteOf,
+  offerQuoteOfPriced,
   orderSpecOf,
+  priceOffer,
   TermsError,
   termsOf,
   unsatisfiable,
   type CurrentSlot,
   type OfferState,
+  type PricedOffer,
+  type UsdRatesInForce,
   type Snapshot,
   type SnapshotOffer,
 } from '#market';
@@ -43,7 +45,9 @@ interface OfferEntry {
   state: OfferState;
   /** Listing order: when the offer first appeared (the "first-listed" baseline). */
   readonly listed: number;
-  quote: Quote | undefined;
+  /** The offer as last quoted, and until when that quote holds. */
+  priced: PricedOffer | undefined;
+  pricedUntil: number;
 }
 
 export interface AllocationReport {
@@ -115,8 +119,8 @@ interface JobState {
   deferredUntil: number | null;
   readonly allocations: AllocationRecord[];
   /** The quotes of the two naive choices at submission. */
-  firstListed: Quote | undefined;
-  cheapest: Quote | undefined;
+  firstListed: PricedOffer | undefined;
+  cheapest: PricedOffer | undefined;
   readonly runtimeMs: number;
   /** The job's deadline: the clock runs at least this far. */
   endsBy: number;
@@ -132,13 +136,17 @@ interface JobState {
  */
 export class Backtester {
   private readonly market: Market;
-  private readonly fx = new Effects();
+  private readonly fx = new Effects({ records: false });
   private readonly offers = new Map<string, OfferEntry>();
   private readonly tariffs = new Map<string, Map<string, TariffFeed>>();
   /** Each zone's slots with the kinds laid over each other, rebuilt only when a tariff arrives. */
   private readonly merged = new Map<string, TariffSlot[]>();
   private readonly rates = new Map<string, FxInForce>();
   private fxList: FxInForce[] = [];
+  /** The USD rates in force, parsed once per FX change (market-data parses them per quote). */
+  private usd: UsdRatesInForce = usdRatesFrom([]);
+  /** Reused for every quote: the one zone's slot in force. */
+  private readonly slotOf = new Map<string, CurrentSlot>();
   /** Offers to re-quote, by instant (an offer coming into force, its tariff slot ending). */
   private readonly requotes = new TimerHeap();
   private readonly requoteAt = new Map<string, number>();
@@ -180,6 +188,7 @@ export class Backtester {
     if (current !== undefined && current.asOf.getTime() > at) return;
     this.rates.set(key, { base: f.base, quote: f.quote, rate: f.rate, asOf: new Date(at) });
     this.fxList = [...this.rates.values()];
+    this.usd = usdRatesFrom(this.fxList);
     // A rate moves the prices quoted in another currency than USD, or with a tariff (in any currency).
     for (const [offer, o] of this.offers) if (o.state.currency !== 'USD' || !o.state.energyIncluded) this.requote(offer);
   }
@@ -222,7 +231,7 @@ export class Backtester {
       validUntil: new Date(t.validUntil),
       attributes: t.attributes,
     };
-    if (existing === undefined) this.offers.set(key, { state, listed: (this.listed += 1), quote: undefined });
+    if (existing === undefined) this.offers.set(key, { state, listed: (this.listed += 1), priced: undefined, pricedUntil: 0 });
     else existing.state = state;
     this.requote(key);
   }
@@ -232,20 +241,22 @@ export class Backtester {
     const entry = this.offers.get(key) as OfferEntry;
     const now = this.now;
     const state = entry.state;
-    const slots = new Map<string, CurrentSlot>();
+    const slots = this.slotOf;
+    slots.clear();
     if (!state.energyIncluded) {
       const slot = this.currentSlot(state.gridZone, now);
       if (slot !== undefined) slots.set(state.gridZone, slot);
     }
-    const outcome = computeQuotes([state], slots, this.fxList, new Date(now))[0];
-    if (outcome === undefined) return;
+    const outcome = priceOffer(state, slots, this.usd, now);
     if (!outcome.ok) {
       if (outcome.missing === 'not-in-force' && state.validFrom.getTime() > now) this.scheduleRequote(key, state.validFrom.getTime());
       return;
     }
-    entry.quote = outcome.quote;
-    if (outcome.quote.pricedUntil !== null) this.scheduleRequote(key, Date.parse(outcome.quote.pricedUntil));
-    this.market.applyQuote(offerQuoteOf(outcome.quote), now, this.fx);
+    const quote = offerQuoteOfPriced(outcome.priced, now);
+    entry.priced = outcome.priced;
+    entry.pricedUntil = quote.validUntil;
+    if (outcome.priced.slot !== undefined) this.scheduleRequote(key, outcome.priced.slot.end.getTime());
+    this.market.applyQuote(quote, now, this.fx);
   }
 
   private scheduleRequote(key: string, at: number): void {
@@ -369,10 +380,11 @@ export class Backtester {
   /** The two naive choices at submission: the first-listed eligible offer, and the cheapest on compute alone. */
   private baselines(state: JobState, eligible: readonly SnapshotOffer[]): void {
     for (const o of eligible) {
-      const quote = this.offers.get(offerKey(o))?.quote;
-      if (quote === undefined || Date.parse(quote.validUntil) <= this.now) continue;
-      state.firstListed ??= quote;
-      if (state.cheapest === undefined || BigInt(quote.computeNanoUsd) < BigInt(state.cheapest.computeNanoUsd)) state.cheapest = quote;
+      const entry = this.offers.get(offerKey(o));
+      const priced = entry?.priced;
+      if (entry === undefined || priced === undefined || entry.pricedUntil <= this.now) continue;
+      state.firstListed ??= priced;
+      if (state.cheapest === undefined || priced.computeNanoUsd < state.cheapest.computeNanoUsd) state.cheapest = priced;
     }
   }
 
@@ -402,8 +414,6 @@ export class Backtester {
     const fx = this.fx;
     for (const a of fx.allocations) this.jobs.get(a.jobId)?.allocations.push(a);
     for (const s of fx.steps) this.step(s);
-    fx.offers.clear();
-    fx.orders.clear();
     fx.allocations.length = 0;
     fx.steps.length = 0;
   }
@@ -461,14 +471,14 @@ export class Backtester {
       });
       const filled = s.allocations.reduce((q, a) => q + a.quantityMicro, 0n);
       const total = s.allocations.reduce((t, a) => t + a.amountNanoUsd + a.feeNanoUsd, 0n);
-      const baseline = (quote: Quote | undefined): BaselineReport | null => {
-        if (quote === undefined) return null;
-        const amount = amountNanoUsd(filled, BigInt(quote.effectiveNanoUsd));
+      const baseline = (priced: PricedOffer | undefined): BaselineReport | null => {
+        if (priced === undefined) return null;
+        const amount = amountNanoUsd(filled, priced.effectiveNanoUsd);
         return {
-          providerId: quote.providerId,
-          offerId: quote.offerId,
-          computeNanoUsd: quote.computeNanoUsd,
-          effectiveNanoUsd: quote.effectiveNanoUsd,
+          providerId: priced.offer.providerId,
+          offerId: priced.offer.offerId,
+          computeNanoUsd: priced.computeNanoUsd.toString(),
+          effectiveNanoUsd: priced.effectiveNanoUsd.toString(),
           totalNanoUsd: (amount + feeNanoUsd(amount, this.feeBps)).toString(),
         };
       };

@@ -1,5 +1,6 @@
 import type { Order, Quote } from '#contracts';
 import type { OfferQuote, OrderSpec } from '#order-book';
+import { offerIdentity, type PricedOffer } from './quotes.js';
 import { capacityMicro, parseQuantityMicro } from '#pricing';
 
 /** Contract messages → the core's types (bigint, epoch ms), at the edge. */
@@ -37,5 +38,25 @@ export function orderSpecOf(o: Order): OrderSpec {
     deferrable: o.deferrable,
     forecast: o.forecast.map((f) => ({ start: Date.parse(f.start), end: Date.parse(f.end), price: BigInt(f.effectiveNanoUsd) })),
     submittedAt: Date.parse(o.submittedAt),
+  };
+}
+
+/**
+ * The book's view of a priced offer: what `offerQuoteOf(quoteOf(p, now))` gives, without the
+ * trip through the contract's strings (the backtester prices every tick this way).
+ */
+export function offerQuoteOfPriced(p: PricedOffer, now: number): OfferQuote {
+  const { offer, slot } = p;
+  const validUntil = offer.validUntil.getTime();
+  return {
+    ...offerIdentity(offer),
+    computeNanoUsd: p.computeNanoUsd,
+    energyNanoUsd: p.energyNanoUsd,
+    effectiveNanoUsd: p.effectiveNanoUsd,
+    capacityMicro: capacityMicro(offer.capacity),
+    tickSeq: offer.lastSeq,
+    asOf: now,
+    validUntil: slot === undefined ? validUntil : Math.min(validUntil, slot.end.getTime()),
+    attributes: { tier: offer.attributes.tier, interruptible: offer.attributes.interruptible, dataPolicy: offer.attributes.dataPolicy },
   };
 }

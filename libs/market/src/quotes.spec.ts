@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { FxInForce } from '#pricing';
-import { computeQuotes, type CurrentSlot, type OfferState } from './quotes.js';
+import { usdRatesFrom, type FxInForce } from '#pricing';
+import { offerQuoteOf, offerQuoteOfPriced } from './convert.js';
+import { computeQuotes, priceOffer, quoteOf, type CurrentSlot, type OfferState } from './quotes.js';
 
 const now = new Date('2026-11-26T12:10:00Z');
 const offer = (patch: Partial<OfferState> = {}): OfferState => ({
@@ -50,5 +51,22 @@ describe('computeQuotes', () => {
 
   it('needs neither tariff nor FX when the USD price includes energy', () => {
     expect(computeQuotes([offer({ energyIncluded: true })], new Map(), [], now)[0]).toMatchObject({ ok: true, quote: { effectiveNanoUsd: '2000000000', sources: { tariffSeq: null, fxAsOf: null } } });
+  });
+});
+
+describe('offerQuoteOfPriced', () => {
+  it('gives the book exactly what the contract quote would, without the strings', () => {
+    const cases: [OfferState, Map<string, CurrentSlot>][] = [
+      [offer(), slot('9.2715')],
+      [offer(), slot('-0.882')],
+      [offer({ energyIncluded: true, currency: 'EUR', capacity: '12.5' }), new Map()],
+      [offer({ validUntil: new Date('2026-11-26T12:20:00Z') }), slot('3')],
+    ];
+    const usd = usdRatesFrom([gbp, { base: 'EUR', quote: 'USD', rate: '1.08', asOf: gbp.asOf }]);
+    for (const [o, s] of cases) {
+      const outcome = priceOffer(o, s, usd, now.getTime());
+      if (!outcome.ok) throw new Error(outcome.missing);
+      expect(offerQuoteOfPriced(outcome.priced, now.getTime())).toEqual(offerQuoteOf(quoteOf(outcome.priced, now.getTime())));
+    }
   });
 });

@@ -38,6 +38,66 @@ export type QuoteOutcome =
   | { readonly ok: true; readonly quote: Quote }
   | { readonly ok: false; readonly offer: OfferState; readonly missing: 'tariff' | 'fx' | 'not-in-force' };
 
+/** USD rates in force, with the instant each was published (`usdRatesFrom`'s result). */
+export type UsdRatesInForce = ReturnType<typeof usdRatesFrom>;
+
+/** An offer priced at an instant: what a quote says, in the engine's units. */
+export interface PricedOffer {
+  readonly offer: OfferState;
+  readonly computeNanoUsd: bigint;
+  readonly energyNanoUsd: bigint;
+  readonly effectiveNanoUsd: bigint;
+  /** The end of the tariff slot priced, when energy is not included. */
+  readonly slot: CurrentSlot | undefined;
+  /** When the newest FX rate used was published (epoch ms), or null when none was needed. */
+  readonly fxAsOf: number | null;
+}
+
+export type PriceOutcome = { readonly ok: true; readonly priced: PricedOffer } | { readonly ok: false; readonly missing: 'tariff' | 'fx' | 'not-in-force' };
+
+/**
+ * One offer's effective price at `now`: compute + energy × the slot in force (unless energy is
+ * included), in USD through the rates in force. The rule behind every quote, live or backtested.
+ */
+export function priceOffer(offer: OfferState, slots: ReadonlyMap<string, CurrentSlot>, usd: UsdRatesInForce, now: number): PriceOutcome {
+  if (!(offer.validFrom.getTime() <= now && now < offer.validUntil.getTime())) return { ok: false, missing: 'not-in-force' };
+  const slot = offer.energyIncluded ? undefined : slots.get(offer.gridZone);
+  const offerFx = fxCurrencyOf(offer.currency);
+  const slotFx = slot === undefined ? undefined : fxCurrencyOf(slot.currency);
+  if ((offerFx !== undefined && !usd.rates.has(offerFx)) || (slotFx !== undefined && !usd.rates.has(slotFx))) return { ok: false, missing: 'fx' };
+  const price = effectivePrice(offer, slot, usd.rates);
+  if (price === undefined) return { ok: false, missing: 'tariff' };
+  let fxAsOf: number | null = null;
+  for (const c of [offerFx, slotFx]) if (c !== undefined) fxAsOf = Math.max(fxAsOf ?? 0, usd.asOf.get(c)?.getTime() ?? 0);
+  return { ok: true, priced: { offer, computeNanoUsd: price.computeNanoUsd, energyNanoUsd: price.energyNanoUsd, effectiveNanoUsd: price.effectiveNanoUsd, slot, fxAsOf } };
+}
+
+/** Which offer a quote is of: the same five fields in a contract quote and in the book's. */
+export function offerIdentity(o: OfferState): Pick<Quote, 'providerId' | 'offerId' | 'instrument' | 'region' | 'gridZone'> {
+  return { providerId: o.providerId, offerId: o.offerId, instrument: o.instrument, region: o.region, gridZone: o.gridZone };
+}
+
+/** The contract quote of a priced offer. */
+export function quoteOf(p: PricedOffer, now: number): Quote {
+  const { offer, slot } = p;
+  return {
+    ...offerIdentity(offer),
+    computeNanoUsd: p.computeNanoUsd.toString(),
+    energyNanoUsd: p.energyNanoUsd.toString(),
+    effectiveNanoUsd: p.effectiveNanoUsd.toString(),
+    capacity: offer.capacity,
+    validUntil: offer.validUntil.toISOString(),
+    pricedUntil: slot === undefined ? null : slot.end.toISOString(),
+    attributes: offer.attributes,
+    asOf: new Date(now).toISOString(),
+    sources: {
+      tickSeq: offer.lastSeq,
+      tariffSeq: slot?.seq ?? null,
+      fxAsOf: p.fxAsOf === null ? null : new Date(p.fxAsOf).toISOString(),
+    },
+  };
+}
+
 /**
  * The effective quote of each offer at `now`. Pure: the same inputs give the same quotes, which
  * is what lets the backtester run this very code (market-data runs it live).
@@ -48,37 +108,10 @@ export function computeQuotes(
   fx: readonly FxInForce[],
   now: Date,
 ): QuoteOutcome[] {
-  const { rates, asOf } = usdRatesFrom(fx);
+  const usd = usdRatesFrom(fx);
+  const at = now.getTime();
   return offers.map((offer): QuoteOutcome => {
-    if (!(offer.validFrom <= now && now < offer.validUntil)) return { ok: false, offer, missing: 'not-in-force' };
-    const slot = offer.energyIncluded ? undefined : slots.get(offer.gridZone);
-    const needed = [fxCurrencyOf(offer.currency), slot && fxCurrencyOf(slot.currency)].filter((c): c is string => c !== undefined);
-    if (needed.some((c) => !rates.has(c))) return { ok: false, offer, missing: 'fx' };
-    const price = effectivePrice(offer, slot, rates);
-    if (price === undefined) return { ok: false, offer, missing: 'tariff' };
-    const fxTimes = needed.map((c) => asOf.get(c)?.getTime() ?? 0);
-    return {
-      ok: true,
-      quote: {
-        providerId: offer.providerId,
-        offerId: offer.offerId,
-        instrument: offer.instrument,
-        region: offer.region,
-        gridZone: offer.gridZone,
-        computeNanoUsd: price.computeNanoUsd.toString(),
-        energyNanoUsd: price.energyNanoUsd.toString(),
-        effectiveNanoUsd: price.effectiveNanoUsd.toString(),
-        capacity: offer.capacity,
-        validUntil: offer.validUntil.toISOString(),
-        pricedUntil: slot === undefined ? null : slot.end.toISOString(),
-        attributes: offer.attributes,
-        asOf: now.toISOString(),
-        sources: {
-          tickSeq: offer.lastSeq,
-          tariffSeq: slot?.seq ?? null,
-          fxAsOf: fxTimes.length === 0 ? null : new Date(Math.max(...fxTimes)).toISOString(),
-        },
-      },
-    };
+    const outcome = priceOffer(offer, slots, usd, at);
+    return outcome.ok ? { ok: true, quote: quoteOf(outcome.priced, at) } : { ok: false, offer, missing: outcome.missing };
   });
 }

@@ -117,12 +117,29 @@ export interface JobStep {
   readonly at: number;
 }
 
-/** What one or more calls changed: the rows to write and the messages to publish. */
+/** A map that keeps nothing: for callers that only read what happened, never what to write. */
+class Discarding<K, V> extends Map<K, V> {
+  override set(): this {
+    return this;
+  }
+}
+
+/**
+ * What one or more calls changed: the rows to write and the messages to publish. A caller that
+ * writes nothing (the backtester) can ask for the allocations and steps only: the offer and order
+ * records, rewritten on every quote, are then not kept.
+ */
 export class Effects {
-  readonly offers = new Map<string, OfferRecord>();
-  readonly orders = new Map<string, OrderRecord>();
+  readonly offers: Map<string, OfferRecord>;
+  readonly orders: Map<string, OrderRecord>;
   readonly allocations: AllocationRecord[] = [];
   readonly steps: JobStep[] = [];
+
+  constructor(options: { readonly records?: boolean } = {}) {
+    const records = options.records ?? true;
+    this.offers = records ? new Map() : new Discarding();
+    this.orders = records ? new Map() : new Discarding();
+  }
 
   get empty(): boolean {
     return this.offers.size === 0 && this.orders.size === 0;
