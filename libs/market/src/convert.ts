@@ -1,6 +1,6 @@
 import type { Order, Quote } from '#contracts';
 import type { OfferQuote, OrderSpec } from '#order-book';
-import { offerIdentity, type PricedOffer } from './quotes.js';
+import type { PricedOffer } from './quotes.js';
 import { capacityMicro, parseQuantityMicro } from '#pricing';
 
 /** Contract messages → the core's types (bigint, epoch ms), at the edge. */
@@ -48,8 +48,13 @@ export function orderSpecOf(o: Order): OrderSpec {
 export function offerQuoteOfPriced(p: PricedOffer, now: number): OfferQuote {
   const { offer, slot } = p;
   const validUntil = offer.validUntil.getTime();
+  // Fields written out (not spread from offerIdentity): this runs for every backtested tick.
   return {
-    ...offerIdentity(offer),
+    providerId: offer.providerId,
+    offerId: offer.offerId,
+    instrument: offer.instrument,
+    region: offer.region,
+    gridZone: offer.gridZone,
     computeNanoUsd: p.computeNanoUsd,
     energyNanoUsd: p.energyNanoUsd,
     effectiveNanoUsd: p.effectiveNanoUsd,
