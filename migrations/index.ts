@@ -9,6 +9,7 @@ import { BillingUsage1764190001000 } from './1764190001000-billing-usage.js';
 import { FinanceViews1764190002000 } from './1764190002000-finance-views.js';
 import { InboxKeyedByTopic1764195000000 } from './1764195000000-inbox-keyed-by-topic.js';
 import { Dispatch1764200000000 } from './1764200000000-dispatch.js';
+import { Invoices1764210000000 } from './1764210000000-invoices.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -23,6 +24,7 @@ export const migrations = [
   FinanceViews1764190002000,
   InboxKeyedByTopic1764195000000,
   Dispatch1764200000000,
+  Invoices1764210000000,
 ];
 
 export { allEntities } from './entities.js';

@@ -180,6 +180,82 @@ describe('billing: usage posted to the journal exactly once', () => {
     await expect(asBi(`INSERT INTO billing.assets VALUES ('EUR', 9)`)).rejects.toThrow(/permission denied/);
   });
 
+  it('invoices each customer per month: a draft that adds up to the journal, closed into a final nothing can change, later usage on the next as prior-period lines', async () => {
+    const c = customer();
+    const a = allocation(c);
+    await allocate(a);
+    // 1,801 s at $2.10/h: amounts that do not fall on cents, so the rounding rule shows.
+    const u1 = usage(a, 1_801);
+    await meter(u1);
+    await waitFor('the usage posted', async () => ((await posted([u1.usageId])) === 1 ? true : undefined), 30_000, 100);
+    expect((await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST' })).status).toBe(200);
+
+    const month = new Date().toISOString().slice(0, 7);
+    const id = `inv:${c}:${month}`;
+    const get = async <T>(path: string) => {
+      const res = await fetch(`${gateway.url}${path}`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as T;
+    };
+    type Invoice = { invoiceId: string; status: string; period: string; totalMinor: string; exactNanoUsd: string; roundingNanoUsd: string; lines: { kind: string; jobId: string; priorPeriod: boolean; description: string; amountNanoUsd: string; amountMinor: string }[] };
+    const list = await get<{ items: Invoice[] }>(`/v1/finance/invoices?customer=${c}`);
+    expect(list.items).toEqual([expect.objectContaining({ invoiceId: id, status: 'draft', period: month })]);
+    const draft = await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(id)}`);
+    // 0.500277… h × $2.00 = $1.000555556, × $0.10 = $0.050027778, fee 2% of the sum = $0.021011667.
+    expect(draft.lines.map((l) => [l.kind, l.amountNanoUsd, l.amountMinor])).toEqual([
+      ['compute', '1000555556', '100'],
+      ['energy', '50027778', '5'],
+      ['fee', '21011667', '2'],
+    ]);
+    const journal = await sql<{ s: string }>(`SELECT sum(amount)::text AS s FROM billing.entries WHERE account_id = $1 AND kind IN ('compute', 'energy', 'fee')`, [`customer:${c}`]);
+    // The invoice's exact sum is the journal's, and its total is the sum of its rounded lines.
+    expect(draft.exactNanoUsd).toBe(journal[0]?.s);
+    expect(draft.totalMinor).toBe(String(draft.lines.reduce((t, l) => t + Number(l.amountMinor), 0)));
+    expect(draft.totalMinor).toBe('107');
+
+    const closed = await fetch(`${billing.url}/v1/invoices/${encodeURIComponent(id)}/finalize`, { method: 'POST' });
+    expect(closed.status).toBe(200);
+    const final = await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(id)}`);
+    expect(final).toEqual({ ...draft, status: 'final', finalizedAt: expect.any(String) });
+    // The rounding went to the rounding account: the customer now owes exactly the invoice.
+    expect(await balance(`customer:${c}`)).toBe(1_070_000_000n);
+    await expect(sql(`UPDATE billing.invoice_lines SET amount_minor = 0 WHERE invoice_id = $1`, [id])).rejects.toThrow(/never updated/);
+    await expect(sql(`UPDATE billing.invoices SET total_minor = 0 WHERE invoice_id = $1`, [id])).rejects.toThrow(/is final/);
+    await expect(sql(`DELETE FROM billing.invoices WHERE invoice_id = $1`, [id])).rejects.toThrow(/never deleted/);
+    await expect(sql(`TRUNCATE billing.invoice_entries`)).rejects.toThrow(/never deleted/);
+
+    // Usage posted after the month closed lands on the next month's invoice, as prior-period lines.
+    const u2 = usage(a, 600);
+    await meter(u2);
+    await waitFor('the late usage posted', async () => ((await posted([u2.usageId])) === 1 ? true : undefined), 30_000, 100);
+    await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST' });
+    const [year, mm] = month.split('-').map(Number) as [number, number];
+    const next = mm === 12 ? `${year + 1}-01` : `${year}-${String(mm + 1).padStart(2, '0')}`;
+    const late = await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(`inv:${c}:${next}`)}`);
+    expect(late.status).toBe('draft');
+    expect(late.lines.map((l) => [l.kind, l.priorPeriod, l.amountNanoUsd])).toEqual([
+      ['compute', true, '333333333'],
+      ['energy', true, '16666667'],
+      ['fee', true, '7000000'],
+    ]);
+    expect(late.lines[0]?.description).toContain(`(used in ${month})`);
+    // The closed invoice did not change.
+    expect(await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(id)}`)).toEqual(final);
+
+    const csv = await fetch(`${gateway.url}/v1/finance/invoices/${encodeURIComponent(id)}/csv`);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    const text = await csv.text();
+    expect(text.split('\n')[0]).toBe('line,description,job_id,kind,usage_month,prior_period,amount_nano_usd,amount_usd');
+    expect(text).toContain(',total,,,,,,1.07');
+
+    const statement = await get<{ lines: { jobId: string; kind: string; amountNanoUsd: string }[]; totalNanoUsd: string }>(`/v1/finance/statements?provider=prov-billing&period=${month}`);
+    expect(statement.lines.filter((l) => l.jobId === a.jobId).map((l) => [l.kind, l.amountNanoUsd])).toEqual([
+      ['compute', String(1_000_555_556 + 333_333_333)],
+      ['energy', String(50_027_778 + 16_666_667)],
+    ]);
+    expect((await fetch(`${gateway.url}/v1/finance/statements?provider=prov-billing&period=2026-13`)).status).toBe(400);
+  });
+
   it('loses and duplicates nothing when billing is killed mid-stream and restarted', async () => {
     const a = allocation(customer(), { quantity: '1000' });
     await allocate(a);

@@ -5,6 +5,8 @@ import { ServiceModule, type ServiceDefinition } from '#runtime';
 import { billingEntities } from './entities.js';
 import { FundsController } from './funds/funds.controller.js';
 import { FundsService } from './funds/funds.service.js';
+import { InvoiceController } from './invoices/invoice.controller.js';
+import { InvoiceService } from './invoices/invoice.service.js';
 import { AllocationConsumer } from './usage/allocation.consumer.js';
 import { HoldReleaseConsumer } from './usage/hold-release.consumer.js';
 import { UsageConsumer } from './usage/usage.consumer.js';
@@ -18,7 +20,7 @@ export const billingService: ServiceDefinition = {
 
 @Module({
   imports: [ServiceModule.forApp(billingService)],
-  controllers: [AllocationConsumer, UsageConsumer, HoldReleaseConsumer, FundsController],
-  providers: [FundsService],
+  controllers: [AllocationConsumer, UsageConsumer, HoldReleaseConsumer, FundsController, InvoiceController],
+  providers: [FundsService, InvoiceService],
 })
 export class BillingModule {}

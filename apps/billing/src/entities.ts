@@ -9,6 +9,7 @@ import {
   PostingConflictEntity,
   TransactionEntity,
 } from './journal/journal.entities.js';
+import { InvoiceEntity, InvoiceEntryEntity, InvoiceLineEntity } from './invoices/invoice.entities.js';
 
 /** The tables billing owns beyond its inbox and outbox. */
 export const billingEntities = [
@@ -21,4 +22,7 @@ export const billingEntities = [
   PostingConflictEntity,
   BillingAllocationEntity,
   PendingUsageEntity,
+  InvoiceEntity,
+  InvoiceEntryEntity,
+  InvoiceLineEntity,
 ];

@@ -6,6 +6,7 @@ import { bullConnectionOf, CONFIG, ServiceModule, type Config, type ServiceDefin
 import { gatewayEntities } from './entities.js';
 import { TickIngestController } from './feed/tick-ingest.controller.js';
 import { FinanceController } from './finance/finance.controller.js';
+import { InvoicesController } from './finance/invoices.controller.js';
 import { FUNDS_CHECK, LedgerFunds } from './jobs/funds.js';
 import { JobEventsConsumer } from './jobs/job-events.consumer.js';
 import { JobIntake } from './jobs/job-intake.service.js';
@@ -31,7 +32,7 @@ export const gatewayService: ServiceDefinition = {
     BullModule.forRootAsync({ useFactory: (config: Config) => ({ connection: bullConnectionOf(config), prefix: config.QUEUE_PREFIX }), inject: [CONFIG] }),
     BullModule.registerQueue({ name: QueueName.Matching }),
   ],
-  controllers: [TickIngestController, MarketReadController, QuoteStreamController, JobsController, PreTradeController, JobEventsConsumer, FinanceController],
+  controllers: [TickIngestController, MarketReadController, QuoteStreamController, JobsController, PreTradeController, JobEventsConsumer, FinanceController, InvoicesController],
   providers: [QuoteStream, MarketSnapshot, JobWriter, JobIntake, JobSweeper, { provide: FUNDS_CHECK, useClass: LedgerFunds }],
 })
 export class GatewayModule {}

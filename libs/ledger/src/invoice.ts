@@ -55,3 +55,46 @@ export function roundingTransaction(invoiceId: string, customerId: string, invoi
     ],
   };
 }
+
+/** A customer's charges on one invoice, summed per job, kind (compute, energy, fee) and month of use. */
+export interface Charge {
+  readonly jobId: string | null;
+  readonly kind: string;
+  /** The first day (YYYY-MM-DD) of the month the charge was posted in. */
+  readonly usagePeriod: string;
+  readonly amountNanoUsd: bigint;
+}
+
+export interface ChargeLine extends InvoiceLine {
+  readonly jobId: string | null;
+  readonly kind: string;
+  readonly usagePeriod: string;
+}
+
+const KIND_LABEL: Readonly<Record<string, string>> = { compute: 'Compute', energy: 'Energy', fee: 'Platform fee' };
+
+/**
+ * An invoice's lines from its charges: this period's first, then earlier periods' (late usage,
+ * each marked as such), each sorted by job and kind, so a draft and its final version list the
+ * same lines in the same order. Zero lines are left out.
+ */
+export function invoiceLines(period: string, charges: readonly Charge[]): ChargeLine[] {
+  return charges
+    .filter((c) => c.amountNanoUsd !== 0n)
+    .map((c) => {
+      const priorPeriod = c.usagePeriod < period;
+      const label = KIND_LABEL[c.kind] ?? c.kind;
+      const description = `${label}, job ${c.jobId ?? '(none)'}${priorPeriod ? ` (used in ${c.usagePeriod.slice(0, 7)})` : ''}`;
+      return { jobId: c.jobId, kind: c.kind, usagePeriod: c.usagePeriod, description, amountNanoUsd: c.amountNanoUsd, priorPeriod };
+    })
+    .sort((a, b) => Number(a.priorPeriod) - Number(b.priorPeriod) || cmp(a.usagePeriod, b.usagePeriod) || cmp(a.jobId ?? '', b.jobId ?? '') || cmp(a.kind, b.kind));
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The first day of the month after `period` (YYYY-MM-DD, a first of month). */
+export function nextPeriod(period: string): string {
+  const year = Number(period.slice(0, 4));
+  const month = Number(period.slice(5, 7));
+  return month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, '0')}-01`;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Accounts, assertBalanced, creditBalance, reversalOf, USD, type LedgerTransaction, type Line } from './journal.js';
 import { availableBalance, expireStale, HoldResolvedError, settle, voidHold, type Hold } from './holds.js';
-import { roundInvoice, roundingTransaction, toMinor } from './invoice.js';
+import { invoiceLines, nextPeriod, roundInvoice, roundingTransaction, toMinor } from './invoice.js';
 import { topUpTransaction, usageAmounts, usageTransaction, type UsageCharge } from './postings.js';
 
 const charge = (patch: Partial<UsageCharge> = {}): UsageCharge => ({
@@ -151,5 +151,27 @@ describe('invoices', () => {
     const tx = topUpTransaction('t1', 'acme', 50n);
     expect(creditBalance(tx.lines, Accounts.customer('acme'))).toBe(50n);
     expect(() => topUpTransaction('t2', 'acme', 0n)).toThrow();
+  });
+});
+
+describe('invoice lines', () => {
+  it('lists this period first, then late usage marked with its month, each by job and kind, without zero lines', () => {
+    const lines = invoiceLines('2026-12-01', [
+      { jobId: 'j2', kind: 'fee', usagePeriod: '2026-12-01', amountNanoUsd: 5n },
+      { jobId: 'j1', kind: 'compute', usagePeriod: '2026-11-01', amountNanoUsd: 7n },
+      { jobId: 'j2', kind: 'compute', usagePeriod: '2026-12-01', amountNanoUsd: 9n },
+      { jobId: 'j3', kind: 'energy', usagePeriod: '2026-12-01', amountNanoUsd: 0n },
+    ]);
+    expect(lines.map((l) => [l.jobId, l.kind, l.priorPeriod])).toEqual([
+      ['j2', 'compute', false],
+      ['j2', 'fee', false],
+      ['j1', 'compute', true],
+    ]);
+    expect(lines[2]?.description).toBe('Compute, job j1 (used in 2026-11)');
+  });
+
+  it('steps to the next month, across the year', () => {
+    expect(nextPeriod('2026-11-01')).toBe('2026-12-01');
+    expect(nextPeriod('2026-12-01')).toBe('2027-01-01');
   });
 });

@@ -71,6 +71,8 @@ export const configSchema = z.object({
   BILLING_URL: url(['http:', 'https:']).default('http://127.0.0.1:3004'),
   /** The platform's fee on each allocation, in basis points of its amount (200 = 2%). */
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(5_000).default(200),
+  /** Hours after a month ends during which its invoices stay drafts (late usage still lands on them). */
+  INVOICE_GRACE_HOURS: z.coerce.number().int().min(0).max(24 * 60).default(72),
   /** Jobs the matching engine's BullMQ worker takes at once (they are written in groups). */
   MATCHING_CONCURRENCY: positiveInt.max(2_000).default(256),
   /**

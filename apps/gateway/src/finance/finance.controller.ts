@@ -68,9 +68,9 @@ function entryView(r: EntryRow) {
 
 const CSV_COLUMNS = ['entry_id', 'tx_id', 'transaction_key', 'transaction_kind', 'account', 'asset', 'amount_nano_usd', 'amount_usd', 'kind', 'customer_id', 'provider_id', 'job_id', 'allocation_id', 'usage_id', 'posted_at'];
 
-function csvField(value: string | null): string {
+/** One CSV field: quoted when it needs it, with spreadsheet formulas defused (every finance export). */
+export function csvField(value: string | null): string {
   if (value === null) return '';
-  // Quote what needs it, and defuse spreadsheet formulas.
   const safe = /^[=+\-@]/.test(value) && !/^-?\d/.test(value) ? `'${value}` : value;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

@@ -1,0 +1,32 @@
+import { Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { z } from 'zod';
+import { parseRequest, ProblemException } from '#runtime';
+import { InvoiceService } from './invoice.service.js';
+
+const invoiceIdParam = z.string().min(1).max(300).regex(/^inv:/, 'an invoice id, such as inv:acme:2026-11');
+
+/**
+ * Invoice operations for finance (the finance role's, once roles exist: issue 7). Reading
+ * invoices is the gateway's (`/v1/finance/invoices`); billing gives charges out and closes.
+ */
+@Controller('v1/invoices')
+export class InvoiceController {
+  constructor(private readonly invoices: InvoiceService) {}
+
+  /** Gives the charges posted since the last sweep to their invoices now (the sweep does it every few seconds). */
+  @Post('assign')
+  @HttpCode(200)
+  async assign() {
+    return { assigned: await this.invoices.assign() };
+  }
+
+  /** Closes a draft before its grace period ends (finance closing the books early). */
+  @Post(':id/finalize')
+  @HttpCode(200)
+  async finalize(@Param('id') raw: string) {
+    const id = parseRequest(invoiceIdParam, raw, 'path');
+    const invoice = await this.invoices.finalize(id);
+    if (invoice === undefined) throw new ProblemException({ title: 'not found', status: 404, detail: `no invoice ${id}` });
+    return invoice;
+  }
+}

@@ -1,0 +1,183 @@
+import { Controller, Get, Header, Param, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { identifier } from '#contracts';
+import { invoiceLines, MINOR_SCALE, roundInvoice, type ChargeLine } from '#ledger';
+import { AppSchema } from '#persistence';
+import { formatAtomic, USD_SCALE } from '#pricing';
+import { parseRequest, ProblemException } from '#runtime';
+import { csvField } from './finance.controller.js';
+
+const V = AppSchema.Gateway;
+
+const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month such as 2026-11');
+const invoicesQuery = z
+  .object({ customer: identifier.optional(), period: month.optional(), status: z.enum(['draft', 'final']).optional(), limit: z.coerce.number().int().min(1).max(1_000).default(100) })
+  .strict();
+const statementQuery = z.object({ provider: identifier, period: month }).strict();
+const invoiceIdParam = z.string().min(1).max(300).regex(/^inv:/, 'an invoice id, such as inv:acme:2026-11');
+
+interface InvoiceRow {
+  invoice_id: string;
+  customer_id: string;
+  period: string;
+  status: 'draft' | 'final';
+  total_minor: string | null;
+  exact_nano_usd: string | null;
+  rounding_nano_usd: string | null;
+  finalized_at: Date | null;
+}
+
+interface Line extends ChargeLine {
+  readonly amountMinor: bigint;
+}
+
+const usd = (nano: bigint) => formatAtomic(nano, USD_SCALE);
+const cents = (minor: bigint) => formatAtomic(minor, MINOR_SCALE);
+
+const INVOICE_COLUMNS = `invoice_id, customer_id, to_char(period, 'YYYY-MM-DD') AS period, status, total_minor::text, exact_nano_usd::text,
+  rounding_nano_usd::text, finalized_at`;
+
+/**
+ * Invoices and provider statements, for finance (the finance role's, once roles exist: issue 7).
+ * A final invoice is read as it was closed; a draft is computed from the charges given to it so
+ * far, by the same rule (`invoiceLines`, `roundInvoice`), so what finance previews is what closing
+ * it will write.
+ */
+@Controller('v1/finance')
+export class InvoicesController {
+  constructor(private readonly dataSource: DataSource) {}
+
+  @Get('invoices')
+  async list(@Query() raw: unknown) {
+    const q = parseRequest(invoicesQuery, raw, 'query');
+    const rows: InvoiceRow[] = await this.dataSource.query(
+      `SELECT ${INVOICE_COLUMNS} FROM "${V}".billing_invoices
+        WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::date IS NULL OR period = $2::date) AND ($3::text IS NULL OR status = $3)
+        ORDER BY period DESC, customer_id LIMIT $4`,
+      [q.customer ?? null, q.period === undefined ? null : `${q.period}-01`, q.status ?? null, q.limit],
+    );
+    return { items: await Promise.all(rows.map(async (r) => this.view(r, await this.lines(r)))) };
+  }
+
+  @Get('invoices/:id')
+  async one(@Param('id') raw: string) {
+    const inv = await this.find(raw);
+    const lines = await this.lines(inv);
+    return { ...this.view(inv, lines), lines: lines.map(lineView) };
+  }
+
+  @Get('invoices/:id/csv')
+  @Header('content-type', 'text/csv; charset=utf-8')
+  async csv(@Param('id') raw: string, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const inv = await this.find(raw);
+    res.setHeader('content-disposition', `attachment; filename="${inv.invoice_id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
+    const lines = await this.lines(inv);
+    const rows = lines.map((l, i) =>
+      [String(i + 1), l.description, l.jobId ?? '', l.kind, l.usagePeriod.slice(0, 7), String(l.priorPeriod), l.amountNanoUsd.toString(), cents(l.amountMinor)].map(csvField).join(','),
+    );
+    const total = lines.reduce((s, l) => s + l.amountMinor, 0n);
+    return `line,description,job_id,kind,usage_month,prior_period,amount_nano_usd,amount_usd\n${rows.join('\n')}${rows.length > 0 ? '\n' : ''},total,,,,,,${cents(total)}\n`;
+  }
+
+  /** What Spotgrid owes a provider for a month: its compute and energy credits, per job. */
+  @Get('statements')
+  async statement(@Query() raw: unknown) {
+    const q = parseRequest(statementQuery, raw, 'query');
+    const lines = await this.statementLines(q.provider, q.period);
+    const total = lines.reduce((s, l) => s + l.amount, 0n);
+    return {
+      providerId: q.provider,
+      period: q.period,
+      lines: lines.map((l) => ({ jobId: l.jobId, kind: l.kind, entries: l.entries, amountNanoUsd: l.amount.toString(), amount: usd(l.amount) })),
+      totalNanoUsd: total.toString(),
+      total: usd(total),
+    };
+  }
+
+  @Get('statements.csv')
+  @Header('content-type', 'text/csv; charset=utf-8')
+  @Header('content-disposition', 'attachment; filename="spotgrid-statement.csv"')
+  async statementCsv(@Query() raw: unknown): Promise<string> {
+    const q = parseRequest(statementQuery, raw, 'query');
+    const lines = await this.statementLines(q.provider, q.period);
+    const rows = lines.map((l) => [q.provider, q.period, l.jobId ?? '', l.kind, String(l.entries), l.amount.toString(), usd(l.amount)].map(csvField).join(','));
+    return `provider_id,month,job_id,kind,entries,amount_nano_usd,amount_usd\n${rows.join('\n')}${rows.length > 0 ? '\n' : ''}`;
+  }
+
+  private async find(raw: string): Promise<InvoiceRow> {
+    const id = parseRequest(invoiceIdParam, raw, 'path');
+    const rows: InvoiceRow[] = await this.dataSource.query(`SELECT ${INVOICE_COLUMNS} FROM "${V}".billing_invoices WHERE invoice_id = $1`, [id]);
+    const inv = rows[0];
+    if (inv === undefined) throw new ProblemException({ title: 'not found', status: 404, detail: `no invoice ${id}` });
+    return inv;
+  }
+
+  /** A final invoice's stored lines, or a draft's lines as closing it now would write them. */
+  private async lines(inv: InvoiceRow): Promise<Line[]> {
+    if (inv.status === 'final') {
+      const rows: { job_id: string | null; kind: string; usage_period: string; prior_period: boolean; description: string; amount_nano_usd: string; amount_minor: string }[] =
+        await this.dataSource.query(
+          `SELECT job_id, kind, to_char(usage_period, 'YYYY-MM-DD') AS usage_period, prior_period, description, amount_nano_usd::text, amount_minor::text
+             FROM "${V}".billing_invoice_lines WHERE invoice_id = $1 ORDER BY line_no`,
+          [inv.invoice_id],
+        );
+      return rows.map((r) => ({
+        jobId: r.job_id,
+        kind: r.kind,
+        usagePeriod: r.usage_period,
+        priorPeriod: r.prior_period,
+        description: r.description,
+        amountNanoUsd: BigInt(r.amount_nano_usd),
+        amountMinor: BigInt(r.amount_minor),
+      }));
+    }
+    const charges: { job_id: string | null; kind: string; usage_period: string; amount: string }[] = await this.dataSource.query(
+      `SELECT job_id, kind, to_char(usage_period, 'YYYY-MM-DD') AS usage_period, amount_nano_usd::text AS amount FROM "${V}".billing_invoice_charges WHERE invoice_id = $1`,
+      [inv.invoice_id],
+    );
+    const lines = invoiceLines(inv.period, charges.map((c) => ({ jobId: c.job_id, kind: c.kind, usagePeriod: c.usage_period, amountNanoUsd: BigInt(c.amount) })));
+    return roundInvoice(lines).lines.map((l, i) => ({ ...(lines[i] as ChargeLine), amountMinor: l.amountMinor }));
+  }
+
+  private view(r: InvoiceRow, lines: readonly Line[]) {
+    const total = r.total_minor === null ? lines.reduce((s, l) => s + l.amountMinor, 0n) : BigInt(r.total_minor);
+    const exact = r.exact_nano_usd === null ? lines.reduce((s, l) => s + l.amountNanoUsd, 0n) : BigInt(r.exact_nano_usd);
+    return {
+      invoiceId: r.invoice_id,
+      customerId: r.customer_id,
+      period: r.period.slice(0, 7),
+      status: r.status,
+      totalMinor: total.toString(),
+      total: cents(total),
+      exactNanoUsd: exact.toString(),
+      roundingNanoUsd: (exact - total * 10_000_000n).toString(),
+      finalizedAt: r.finalized_at?.toISOString() ?? null,
+    };
+  }
+
+  private async statementLines(provider: string, period: string) {
+    const rows: { job_id: string | null; kind: string; entries: number; amount: string }[] = await this.dataSource.query(
+      `SELECT job_id, kind, count(*)::int AS entries, (-sum(amount))::text AS amount FROM "${V}".billing_entries
+        WHERE account_id = $1 AND posted_at >= ($2::date)::timestamp AT TIME ZONE 'UTC'
+          AND posted_at < ($2::date + interval '1 month')::timestamp AT TIME ZONE 'UTC'
+        GROUP BY job_id, kind ORDER BY job_id NULLS FIRST, kind`,
+      [`provider:${provider}`, `${period}-01`],
+    );
+    return rows.map((r) => ({ jobId: r.job_id, kind: r.kind, entries: r.entries, amount: BigInt(r.amount) }));
+  }
+}
+
+function lineView(l: Line) {
+  return {
+    description: l.description,
+    jobId: l.jobId,
+    kind: l.kind,
+    usageMonth: l.usagePeriod.slice(0, 7),
+    priorPeriod: l.priorPeriod,
+    amountNanoUsd: l.amountNanoUsd.toString(),
+    amountMinor: l.amountMinor.toString(),
+    amount: cents(l.amountMinor),
+  };
+}
