@@ -1,4 +1,5 @@
-import kafkajs, { type Kafka, type logCreator, type Producer } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import kafkajs, { type Kafka, type KafkaConfig, type logCreator, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '#platform';
 import { ALL_TOPICS, dlqTopicOf, type TopicName } from '#contracts';
@@ -27,8 +28,30 @@ function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
+/**
+ * TLS and SASL for the broker connections, from the configuration: nothing by default (plaintext,
+ * for a broker on loopback). `readCa` reads KAFKA_SSL_CA_FILE (a parameter, so this stays testable).
+ */
+export function kafkaSecurity(config: Config, readCa: (path: string) => string = (p) => readFileSync(p, 'utf8')): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const ssl = config.KAFKA_SSL
+    ? config.KAFKA_SSL_CA_FILE === undefined && config.KAFKA_SSL_REJECT_UNAUTHORIZED
+      ? true
+      : { rejectUnauthorized: config.KAFKA_SSL_REJECT_UNAUTHORIZED, ...(config.KAFKA_SSL_CA_FILE === undefined ? {} : { ca: [readCa(config.KAFKA_SSL_CA_FILE)] }) }
+    : undefined;
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = config;
+  let sasl: KafkaConfig['sasl'];
+  if (username !== undefined && password !== undefined) {
+    // One branch per mechanism: kafkajs types each mechanism's options separately.
+    if (mechanism === 'plain') sasl = { mechanism, username, password };
+    else if (mechanism === 'scram-sha-256') sasl = { mechanism, username, password };
+    else if (mechanism === 'scram-sha-512') sasl = { mechanism, username, password };
+  }
+  return { ...(ssl === undefined ? {} : { ssl }), ...(sasl === undefined ? {} : { sasl }) };
+}
+
 export function createKafka(config: Config, clientId: string, logger: Logger): Kafka {
   return new KafkaClient({
+    ...kafkaSecurity(config),
     clientId: `${config.KAFKA_CLIENT_ID}.${clientId}`,
     brokers: config.KAFKA_BROKERS,
     connectionTimeout: 3_000,

@@ -54,6 +54,14 @@ export const configSchema = z.object({
   /** Namespace of the BullMQ queues in Redis, so environments sharing a Redis never share a queue. */
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes').default('spotgrid'),
   /** Partitions for topics the apps create on start (the broker keeps what already exists). */
+  /** TLS to the brokers (off: plaintext, for a broker on loopback). A CA file for a private CA. */
+  KAFKA_SSL: flag.default(false),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: flag.default(true),
+  /** SASL authentication to the brokers; off unless a mechanism is set. */
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   KAFKA_TOPIC_PARTITIONS: positiveInt.max(256).default(6),
   KAFKA_REPLICATION_FACTOR: positiveInt.max(7).default(1),
   /** Interface the HTTP servers bind to; 0.0.0.0 in containers. */
@@ -91,7 +99,7 @@ export type Config = z.infer<typeof configSchema>;
 export type AppName = 'gateway' | 'market-data' | 'matching-engine' | 'dispatcher' | 'billing';
 
 /** Values that must never reach a log line. */
-export const SENSITIVE_KEYS: ReadonlySet<keyof Config> = new Set<keyof Config>(['DATABASE_URL', 'REDIS_URL']);
+export const SENSITIVE_KEYS: ReadonlySet<keyof Config> = new Set<keyof Config>(['DATABASE_URL', 'REDIS_URL', 'KAFKA_SASL_PASSWORD']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -122,7 +130,22 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       }),
     );
   }
+  const problems = crossChecks(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(parsed.data);
+}
+
+/** Rules between variables, which one variable's schema cannot say. */
+function crossChecks(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.KAFKA_SASL_MECHANISM !== undefined && (c.KAFKA_SASL_USERNAME === undefined || c.KAFKA_SASL_PASSWORD === undefined)) {
+    problems.push(`KAFKA_SASL_MECHANISM=${c.KAFKA_SASL_MECHANISM} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
+  }
+  if (c.KAFKA_SASL_MECHANISM === 'plain' && !c.KAFKA_SSL && c.NODE_ENV === 'production') {
+    problems.push('KAFKA_SASL_MECHANISM=plain sends the password in clear: set KAFKA_SSL=true');
+  }
+  if (c.KAFKA_SSL_CA_FILE !== undefined && !c.KAFKA_SSL) problems.push('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true');
+  return problems;
 }
 
 function redact(key: string, value: string | undefined): string | undefined {
