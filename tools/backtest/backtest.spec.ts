@@ -78,6 +78,8 @@ describe('backtest on the real files', () => {
     // 0.2 kWh × 12.5265p (the 10:00 slot) × 1.25 = 0.03131625 USD; nothing from another zone.
     expect(j.allocations).toEqual([expect.objectContaining({ quantity: '100', computeNanoUsd: '171500000', energyNanoUsd: '31316250' })]);
     expect(j.filledQuantity).toBe('100');
+    // Submitted on a slot boundary, it sees the boundary's prices, in its baselines too.
+    expect(j.baselines.firstListed).toEqual(expect.objectContaining({ offerId: 'c5a.2xlarge:us-east-1b', effectiveNanoUsd: '202816250' }));
   });
 
   it('expires a job whose limit is below every price, with the reason, and refuses one no offer can serve', () => {

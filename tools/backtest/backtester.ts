@@ -390,13 +390,17 @@ export class Backtester {
 
   // ---- the clock ------------------------------------------------------------------------------
 
-  /** Runs every timer due before `until`: re-quotes first, then the book's wakes and expiries. */
+  /**
+   * Runs every timer due by `until`: re-quotes first, then the book's wakes and expiries. Timers
+   * due at an input's instant run before it, so a job submitted on a slot boundary sees the
+   * boundary's prices (live, the refresher and the request race; here the market is current).
+   */
   private advanceTo(until: number): void {
     for (;;) {
       const requote = this.requotes.peek();
       const wake = this.market.nextWakeAt();
       const next = Math.min(requote ?? Number.POSITIVE_INFINITY, wake ?? Number.POSITIVE_INFINITY);
-      if (!(next < until) || next === Number.POSITIVE_INFINITY) return;
+      if (!(next <= until) || next === Number.POSITIVE_INFINITY) return;
       this.now = Math.max(this.now, next);
       for (let key = this.requotes.popDue(this.now); key !== undefined; key = this.requotes.popDue(this.now)) {
         const scheduled = this.requoteAt.get(key);

@@ -11,8 +11,12 @@ const USAGE = `usage: npm run feed -- --file F --format ${FORMATS.join('|')} [op
   --speed X          publish at X times the speed of the file's clock (default: as fast as possible)
   --shift-to-now     move every instant so the file's first message takes effect now
   --end-at-now       move every instant so the file's last message takes effect now (history up to now)
+  --shift-to T       move every instant so the file's first message takes effect at T (ISO), e.g. to
+                     lay a tariff file over the period of a price history for a backtest
   --provider P       provider id of every tick (and the key that signs them)
   --zone Z           grid zone of the ticks, or zone of the tariff
+  --energy-excluded  ticks' prices exclude energy: the zone's tariff is added (aws-spot, gpu-snapshot)
+  --energy-kwh K     kWh drawn per unit of the ticks (default 0.2 for aws-spot)
   --key-id K --secret S   sign with this feed key (default: issue a new key per provider)
   --to-jsonl OUT     write the contract messages as JSON Lines instead of publishing them
   --limit N          only the first N messages`;
@@ -34,6 +38,9 @@ async function main(): Promise<void> {
       speed: { type: 'string' },
       'shift-to-now': { type: 'boolean', default: false },
       'end-at-now': { type: 'boolean', default: false },
+      'shift-to': { type: 'string' },
+      'energy-excluded': { type: 'boolean', default: false },
+      'energy-kwh': { type: 'string' },
       provider: { type: 'string' },
       zone: { type: 'string' },
       'key-id': { type: 'string' },
@@ -64,6 +71,8 @@ async function main(): Promise<void> {
     messages = convert(values.format as FeedFormat, text, {
       ...(values.provider === undefined ? {} : { provider: values.provider }),
       ...(values.zone === undefined ? {} : { zone: values.zone }),
+      ...(values['energy-excluded'] ? { energyIncluded: false } : {}),
+      ...(values['energy-kwh'] === undefined ? {} : { energyKwhPerUnit: values['energy-kwh'] }),
     });
   } catch (error) {
     if (error instanceof FeedFormatError) fail(`${values.file}:${error.message}`, 65);
@@ -76,11 +85,15 @@ async function main(): Promise<void> {
     if (!parsed.success) fail(`${values.file}: message ${i + 1} would be refused: ${describeIssues(parsed.error)}`, 65);
   });
   if (messages.length === 0) fail(`${values.file}: no rows`, 65);
-  if (values['shift-to-now'] && values['end-at-now']) fail('--shift-to-now and --end-at-now exclude each other');
-  if (values['shift-to-now'] || values['end-at-now']) {
+  const shifts = [values['shift-to-now'], values['end-at-now'], values['shift-to'] !== undefined].filter(Boolean).length;
+  if (shifts > 1) fail('--shift-to-now, --end-at-now and --shift-to exclude each other');
+  const shiftTo = values['shift-to'] === undefined ? undefined : Date.parse(values['shift-to']);
+  if (shiftTo !== undefined && Number.isNaN(shiftTo)) fail(`--shift-to: not an instant: ${JSON.stringify(values['shift-to'])}`);
+  if (shifts === 1) {
     const instants = messages.map(effectiveAt);
-    const anchor = values['shift-to-now'] ? Math.min(...instants) : Math.max(...instants);
-    const delta = Date.now() - anchor;
+    const anchor = values['end-at-now'] ? Math.max(...instants) : Math.min(...instants);
+    // Whole days, so half-hourly tariff slots stay on the half hour.
+    const delta = shiftTo === undefined ? Date.now() - anchor : Math.round((shiftTo - anchor) / 86_400_000) * 86_400_000;
     messages = messages.map((m) => shift(m, delta));
   }
 
