@@ -180,6 +180,7 @@ const adapter = new SimulatedAdapter({
   concurrency: 1,
   requestConcurrency: 1,
   requestsPerSecond: 0,
+  allocationsPerSecond: 0,
   latencyMs: 0,
   jitterMs: 0,
   failureRate: 0,

@@ -84,6 +84,7 @@ export class DispatchQueues implements OnApplicationBootstrap, OnApplicationShut
       connection: bullConnectionOf(this.config),
       prefix: this.config.QUEUE_PREFIX,
       concurrency: settings?.concurrency ?? 1,
+      ...(settings !== undefined && settings.allocationsPerSecond > 0 ? { limiter: { max: settings.allocationsPerSecond, duration: 1_000 } } : {}),
       lockDuration: 10_000,
       stalledInterval: 5_000,
       maxStalledCount: 100,

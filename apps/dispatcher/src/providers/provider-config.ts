@@ -7,8 +7,10 @@ const limits = {
   concurrency: z.number().int().min(1).max(256).default(4),
   /** Requests of one allocation in flight at once. */
   requestConcurrency: z.number().int().min(1).max(256).default(8),
-  /** Requests per second to this provider across its allocations; 0 = no limit. */
+  /** Requests per second to this provider across its allocations, per dispatcher process; 0 = no limit. */
   requestsPerSecond: z.number().min(0).max(100_000).default(0),
+  /** Allocations started per second on this provider across every dispatcher (BullMQ's limiter, in Redis); 0 = no limit. */
+  allocationsPerSecond: z.number().int().min(0).max(100_000).default(0),
 };
 
 const simulated = z
