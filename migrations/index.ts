@@ -10,6 +10,7 @@ import { FinanceViews1764190002000 } from './1764190002000-finance-views.js';
 import { InboxKeyedByTopic1764195000000 } from './1764195000000-inbox-keyed-by-topic.js';
 import { Dispatch1764200000000 } from './1764200000000-dispatch.js';
 import { Invoices1764210000000 } from './1764210000000-invoices.js';
+import { JournalChecksPerTransaction1764220000000 } from './1764220000000-journal-checks-per-transaction.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -25,6 +26,7 @@ export const migrations = [
   InboxKeyedByTopic1764195000000,
   Dispatch1764200000000,
   Invoices1764210000000,
+  JournalChecksPerTransaction1764220000000,
 ];
 
 export { allEntities } from './entities.js';

@@ -52,6 +52,14 @@ describe('billing journal (PostgreSQL)', () => {
     expect(after[0].n).toBe(before[0].n + 1);
   });
 
+  it('refuses entries added to a transaction already posted, even balanced ones', async () => {
+    await raw([7n, -7n]);
+    const [{ tx_id }] = (await db.query(`SELECT max(tx_id) AS tx_id FROM billing.transactions WHERE kind = 'grant'`)) as [{ tx_id: string }];
+    await expect(
+      db.query(`INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind) VALUES ($1, 'platform:grants', 'USD', 1, 'grant'), ($1, 'platform:grants', 'USD', -1, 'grant')`, [tx_id]),
+    ).rejects.toThrow(/never added to one already posted/);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE on the journal', async () => {
     for (const table of ['entries', 'transactions']) {
       await expect(db.query(`UPDATE billing.${table} SET posted_at = now()`)).rejects.toThrow(/append-only/);
