@@ -36,6 +36,29 @@ export class Invoices1764210000000 implements MigrationInterface {
         CONSTRAINT "FK_billing_invoice_entries_invoice" FOREIGN KEY (invoice_id) REFERENCES billing.invoices (invoice_id)
       )`);
     await q.query(`CREATE INDEX invoice_entries_invoice_idx ON billing.invoice_entries (invoice_id)`);
+    // Charges not on an invoice yet, queued as they are posted (a statement trigger on the
+    // journal), so giving them out reads what is new instead of scanning the journal.
+    await q.query(`
+      CREATE TABLE billing.uninvoiced (
+        entry_id bigint NOT NULL,
+        customer_id text NOT NULL,
+        posted_at timestamptz NOT NULL,
+        CONSTRAINT "PK_billing_uninvoiced" PRIMARY KEY (entry_id)
+      )`);
+    await q.query(`
+      CREATE FUNCTION billing.queue_charges() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO billing.uninvoiced (entry_id, customer_id, posted_at)
+        SELECT n.entry_id, n.customer_id, n.posted_at FROM new_entries n JOIN billing.transactions t USING (tx_id)
+         WHERE n.account_id LIKE 'customer:%' AND n.customer_id IS NOT NULL AND t.kind IN ('usage', 'reversal');
+        RETURN NULL;
+      END $$`);
+    await q.query(`CREATE TRIGGER entries_queue_charges AFTER INSERT ON billing.entries
+      REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION billing.queue_charges()`);
+    await q.query(`
+      INSERT INTO billing.uninvoiced (entry_id, customer_id, posted_at)
+      SELECT e.entry_id, e.customer_id, e.posted_at FROM billing.entries e JOIN billing.transactions t USING (tx_id)
+       WHERE e.account_id LIKE 'customer:%' AND e.customer_id IS NOT NULL AND t.kind IN ('usage', 'reversal')`);
     await q.query(`
       CREATE TABLE billing.invoice_lines (
         invoice_id text NOT NULL,
@@ -95,7 +118,9 @@ export class Invoices1764210000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP VIEW bi.invoice_lines, bi.invoices, gateway.billing_invoice_charges, gateway.billing_invoice_lines, gateway.billing_invoices`);
-    await q.query(`DROP TABLE billing.invoice_lines, billing.invoice_entries, billing.invoices`);
+    await q.query(`DROP TRIGGER entries_queue_charges ON billing.entries`);
+    await q.query(`DROP FUNCTION billing.queue_charges()`);
+    await q.query(`DROP TABLE billing.uninvoiced, billing.invoice_lines, billing.invoice_entries, billing.invoices`);
     await q.query(`DROP FUNCTION billing.refuse_invoice_change()`);
   }
 }

@@ -90,3 +90,16 @@ export class InvoiceLineEntity {
   @Column({ name: 'amount_minor', type: 'bigint', transformer: bigintColumn })
   amountMinor!: bigint;
 }
+
+/** A charge posted but not yet given to an invoice (queued by a trigger on the journal). */
+@Entity({ schema: AppSchema.Billing, name: 'uninvoiced' })
+export class UninvoicedEntity {
+  @PrimaryColumn({ name: 'entry_id', type: 'bigint' })
+  entryId!: string;
+
+  @Column({ name: 'customer_id', type: 'text' })
+  customerId!: string;
+
+  @Column({ name: 'posted_at', type: 'timestamptz' })
+  postedAt!: Date;
+}

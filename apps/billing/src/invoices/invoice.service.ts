@@ -69,13 +69,11 @@ export class InvoiceService implements OnApplicationBootstrap, OnApplicationShut
   async assign(): Promise<number> {
     return this.dataSource.transaction(async (m) => {
       await lockInvoices(m);
-      const rows: { entry_id: string; customer_id: string; period: string }[] = await m.query(
-        `SELECT e.entry_id, e.customer_id, to_char(date_trunc('month', e.posted_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period
-           FROM "${B}".entries e JOIN "${B}".transactions t USING (tx_id)
-          WHERE e.account_id LIKE 'customer:%' AND e.customer_id IS NOT NULL AND t.kind IN ('usage', 'reversal')
-            AND NOT EXISTS (SELECT 1 FROM "${B}".invoice_entries ie WHERE ie.entry_id = e.entry_id)
-          ORDER BY e.entry_id LIMIT ${ASSIGN_BATCH}`,
-      );
+      // Charges queued by the journal's trigger as they were posted: only what is new is read.
+      const [rows] = (await m.query(
+        `DELETE FROM "${B}".uninvoiced WHERE entry_id IN (SELECT entry_id FROM "${B}".uninvoiced ORDER BY entry_id LIMIT ${ASSIGN_BATCH})
+         RETURNING entry_id, customer_id, to_char(date_trunc('month', posted_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period`,
+      )) as [{ entry_id: string; customer_id: string; period: string }[], number];
       if (rows.length === 0) return 0;
       const finals: { customer_id: string; period: string }[] = await m.query(
         `SELECT customer_id, to_char(period, 'YYYY-MM-DD') AS period FROM "${B}".invoices WHERE customer_id = ANY($1) AND status = 'final'`,
