@@ -42,6 +42,12 @@ export class MatchingEngine implements OnModuleInit, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
   private stopped = false;
+  /**
+   * Settled once the book is first loaded. BullMQ's worker can hand over jobs before that (it
+   * starts with the module); a step on the empty book would rest a job that the load then forgets.
+   */
+  private readonly loaded: Promise<void>;
+  private markLoaded!: () => void;
 
   constructor(
     private readonly store: BookStore,
@@ -51,10 +57,12 @@ export class MatchingEngine implements OnModuleInit, OnApplicationShutdown {
   ) {
     const feeBps = config.PLATFORM_FEE_BPS;
     this.market = new Market({ amount: amountNanoUsd, fee: (amount) => feeNanoUsd(amount, feeBps) });
+    this.loaded = new Promise<void>((resolve) => (this.markLoaded = resolve));
   }
 
   async onModuleInit(): Promise<void> {
     await this.rebuild();
+    this.markLoaded();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -92,6 +100,7 @@ export class MatchingEngine implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async drain(): Promise<void> {
+    await this.loaded;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_COMMANDS_PER_STEP);
       const started = performance.now();
