@@ -5,6 +5,7 @@ import {
   mergeTariffKinds,
   offerKey,
   offerQuoteOfPriced,
+  offerStateOf,
   orderSpecOf,
   priceOffer,
   TermsError,
@@ -215,22 +216,7 @@ export class Backtester {
     const key = offerKey(t);
     const existing = this.offers.get(key);
     if (existing !== undefined && t.seq <= existing.state.lastSeq) return; // stale or duplicate
-    const state: OfferState = {
-      providerId: t.providerId,
-      offerId: t.offerId,
-      lastSeq: t.seq,
-      instrument: t.instrument,
-      region: t.region,
-      gridZone: t.gridZone,
-      price: t.price,
-      currency: t.currency,
-      energyKwhPerUnit: t.energyKwhPerUnit,
-      energyIncluded: t.energyIncluded,
-      capacity: t.capacity,
-      validFrom: new Date(t.validFrom),
-      validUntil: new Date(t.validUntil),
-      attributes: t.attributes,
-    };
+    const state = offerStateOf(t);
     if (existing === undefined) this.offers.set(key, { state, listed: (this.listed += 1), priced: undefined, pricedUntil: 0 });
     else existing.state = state;
     this.requote(key);

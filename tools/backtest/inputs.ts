@@ -62,54 +62,52 @@ function idOf(file: string, line: number, text: string): string {
 
 type Schema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: z.ZodError } };
 
+/** Each non-blank line of a JSON Lines file, parsed, with its 1-based number; the first that is not JSON stops it. */
+function* jsonLines(file: string, text: string): Generator<{ value: unknown; line: number; raw: string }> {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const raw = lines[i] as string;
+    if (raw.trim() === '') continue;
+    try {
+      yield { value: JSON.parse(raw) as unknown, line: i + 1, raw };
+    } catch (error) {
+      throw new InputError(file, i + 1, `not JSON: ${(error as Error).message}`);
+    }
+  }
+}
+
 /**
  * The lines of a JSON Lines file, each one contract message: bare, or as the feed tool writes them
  * (`{"topic": ..., "message": ...}`, whose topic must then be this file's). Blank lines are skipped.
  */
 export function readLines<T>(file: string, text: string, topic: string, schema: Schema<T>): Located<T>[] {
   const out: Located<T>[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i += 1) {
-    const raw = lines[i] as string;
-    if (raw.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new InputError(file, i + 1, `not JSON: ${(error as Error).message}`);
-    }
+  for (const next of jsonLines(file, text)) {
+    const { line } = next;
+    let value = next.value;
     if (typeof value === 'object' && value !== null && 'topic' in value && 'message' in value) {
       const envelope = value as { topic: unknown; message: unknown };
-      if (envelope.topic !== topic) throw new InputError(file, i + 1, `a ${String(envelope.topic)} message in a file of ${topic}`);
+      if (envelope.topic !== topic) throw new InputError(file, line, `a ${String(envelope.topic)} message in a file of ${topic}`);
       value = envelope.message;
     }
     const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new InputError(file, i + 1, describeIssues(parsed.error));
-    out.push({ message: parsed.data, line: i + 1 });
+    if (!parsed.success) throw new InputError(file, line, describeIssues(parsed.error));
+    out.push({ message: parsed.data, line });
   }
   return out;
 }
 
 export function readJobs(file: string, text: string): Located<BacktestJob>[] {
   const out: Located<BacktestJob>[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i += 1) {
-    const raw = lines[i] as string;
-    if (raw.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new InputError(file, i + 1, `not JSON: ${(error as Error).message}`);
-    }
+  for (const { value, line, raw } of jsonLines(file, text)) {
     const head = jobLineSchema.safeParse(value);
-    if (!head.success) throw new InputError(file, i + 1, describeIssues(head.error));
+    if (!head.success) throw new InputError(file, line, describeIssues(head.error));
     const { submittedAt, customerId, id, ...body } = head.data;
     const request = jobRequestSchema.safeParse(body);
-    if (!request.success) throw new InputError(file, i + 1, describeIssues(request.error));
+    if (!request.success) throw new InputError(file, line, describeIssues(request.error));
     out.push({
-      message: { id: id ?? idOf(file, i + 1, raw), customerId: customerId ?? 'backtest', submittedAt: Date.parse(submittedAt), request: request.data },
-      line: i + 1,
+      message: { id: id ?? idOf(file, line, raw), customerId: customerId ?? 'backtest', submittedAt: Date.parse(submittedAt), request: request.data },
+      line,
     });
   }
   return out;

@@ -1,4 +1,4 @@
-import type { OfferAttributes, Quote } from '#contracts';
+import type { OfferAttributes, Quote, SpotPriceTick } from '#contracts';
 import { effectivePrice, fxCurrencyOf, usdRatesFrom, type FxInForce } from '#pricing';
 
 /** An offer's current state, as market-data keeps it in `market.offers`. */
@@ -31,6 +31,26 @@ export interface CurrentSlot {
   readonly end: Date;
 }
 
+
+/** An offer's state from its latest accepted tick (market-data stores it; the backtester keeps it in memory). */
+export function offerStateOf(t: SpotPriceTick): OfferState {
+  return {
+    providerId: t.providerId,
+    offerId: t.offerId,
+    lastSeq: t.seq,
+    instrument: t.instrument,
+    region: t.region,
+    gridZone: t.gridZone,
+    price: t.price,
+    currency: t.currency,
+    energyKwhPerUnit: t.energyKwhPerUnit,
+    energyIncluded: t.energyIncluded,
+    capacity: t.capacity,
+    validFrom: new Date(t.validFrom),
+    validUntil: new Date(t.validUntil),
+    attributes: t.attributes,
+  };
+}
 
 export const offerKey = (o: { providerId: string; offerId: string }): string => `${o.providerId}\u0000${o.offerId}`;
 

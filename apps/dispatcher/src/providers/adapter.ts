@@ -53,3 +53,17 @@ export interface ProviderAdapter {
   /** Runs `gpuSeconds` of GPU time (the allocation's quantity in seconds). */
   runGpu(ctx: RunContext, gpuSeconds: bigint, signal: AbortSignal): Promise<GpuOutcome>;
 }
+
+/** Waits `ms`, or less when `signal` aborts (a stopping dispatcher does not sit out a back-off). */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,5 +1,5 @@
 import type { OpenAiCompatibleSettings } from './provider-config.js';
-import type { GpuOutcome, ProviderAdapter, RequestOutcome, RunContext, WorkRequest } from './adapter.js';
+import { abortableSleep, type GpuOutcome, type ProviderAdapter, type RequestOutcome, type RunContext, type WorkRequest } from './adapter.js';
 
 /** The most of an error body kept as the request's reason. */
 const MAX_ERROR_CHARS = 500;
@@ -23,19 +23,6 @@ export function tokensOf(body: unknown): { input: bigint; output: bigint } | und
   const input = count(u['prompt_tokens']) ?? count(u['input_tokens']);
   const output = count(u['completion_tokens']) ?? count(u['output_tokens']) ?? (input !== undefined ? 0n : undefined);
   return input === undefined || output === undefined ? undefined : { input, output };
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

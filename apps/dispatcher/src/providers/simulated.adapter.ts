@@ -1,25 +1,12 @@
 import { createHash } from 'node:crypto';
 import { formatQuantity, parseQuantityMicro } from '#pricing';
 import type { SimulatedSettings } from './provider-config.js';
-import type { GpuOutcome, ProviderAdapter, RequestOutcome, RunContext, WorkRequest } from './adapter.js';
+import { abortableSleep, type GpuOutcome, type ProviderAdapter, type RequestOutcome, type RunContext, type WorkRequest } from './adapter.js';
 
 /** A number in [0, 1) drawn from the parts: the same parts always draw the same number. */
 export function draw(...parts: readonly (string | number)[]): number {
   const digest = createHash('sha256').update(parts.join('\u0000')).digest();
   return digest.readUInt32BE(0) / 2 ** 32;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
@@ -45,7 +32,7 @@ export class SimulatedAdapter implements ProviderAdapter {
     const startedAt = new Date();
     // Transient failures: each attempt may draw a 500; three in a row and the provider is given up on.
     for (let attempt = 0; attempt < 4; attempt += 1) {
-      await sleep(this.s.latencyMs + this.s.jitterMs * draw(this.s.seed, 'latency', ctx.allocationId, request.index, attempt), signal);
+      await abortableSleep(this.s.latencyMs + this.s.jitterMs * draw(this.s.seed, 'latency', ctx.allocationId, request.index, attempt), signal);
       if (signal.aborted) return { kind: 'preempted', reason: 'stopped' };
       if (draw(this.s.seed, 'fail', ctx.allocationId, request.index, attempt) < this.s.failureRate) continue;
       const inputTokens = BigInt(Math.max(1, Math.ceil(JSON.stringify(request.body).length / 4)));
@@ -75,7 +62,7 @@ export class SimulatedAdapter implements ProviderAdapter {
     const point = this.preemptionPoint(ctx);
     const share = point ?? 1;
     const ran = BigInt(Math.floor(Number(gpuSeconds) * share));
-    await sleep((Number(ran) / 3_600) * this.s.secondsPerGpuHour * 1_000, signal);
+    await abortableSleep((Number(ran) / 3_600) * this.s.secondsPerGpuHour * 1_000, signal);
     const energyMicro = (ran * parseQuantityMicro(this.s.energyKwhPerGpuHour)) / 3_600n;
     return {
       kind: point === undefined ? 'completed' : 'preempted',

@@ -6,7 +6,7 @@ import { KafkaHandler, type InboundBatch, type InboundMessage } from '#messaging
 import { AppSchema } from '#persistence';
 import { Clock } from '../clock.js';
 import { marketMetrics } from '../market.metrics.js';
-import { offerKey, type OfferState } from '#market';
+import { offerKey, offerStateOf } from '#market';
 import { QuoteRefresher } from '../quotes/quote-refresher.js';
 import { QuoteService } from '../quotes/quote.service.js';
 import { TickPartitions } from './tick-partitions.js';
@@ -148,23 +148,4 @@ export class SpotPriceConsumer {
       ],
     );
   }
-}
-
-function offerStateOf(t: SpotPriceTick): OfferState {
-  return {
-    providerId: t.providerId,
-    offerId: t.offerId,
-    lastSeq: t.seq,
-    instrument: t.instrument,
-    region: t.region,
-    gridZone: t.gridZone,
-    price: t.price,
-    currency: t.currency,
-    energyKwhPerUnit: t.energyKwhPerUnit,
-    energyIncluded: t.energyIncluded,
-    capacity: t.capacity,
-    validFrom: new Date(t.validFrom),
-    validUntil: new Date(t.validUntil),
-    attributes: t.attributes,
-  };
 }
