@@ -254,6 +254,12 @@ describe('billing: usage posted to the journal exactly once', () => {
       ['energy', String(50_027_778 + 16_666_667)],
     ]);
     expect((await fetch(`${gateway.url}/v1/finance/statements?provider=prov-billing&period=2026-13`)).status).toBe(400);
+    // Bad requests are 4xx and change nothing.
+    expect((await fetch(`${billing.url}/v1/invoices/nope/finalize`, { method: 'POST' })).status).toBe(400);
+    expect((await fetch(`${billing.url}/v1/invoices/${encodeURIComponent('inv:nobody:2020-01')}/finalize`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${gateway.url}/v1/finance/invoices/${encodeURIComponent('inv:nobody:2020-01')}`)).status).toBe(404);
+    expect((await fetch(`${gateway.url}/v1/finance/invoices?period=2026-1`)).status).toBe(400);
+    expect(await count(`SELECT count(*) AS n FROM billing.invoices WHERE customer_id = 'nobody'`)).toBe(0);
   });
 
   it('loses and duplicates nothing when billing is killed mid-stream and restarted', async () => {

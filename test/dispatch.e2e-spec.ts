@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Topic, type UsageMetered } from '#contracts';
+import { dlqTopicOf, Topic, type Allocation, type UsageMetered } from '#contracts';
+import { Header } from '#messaging';
 import { count, sql } from './support/db.js';
 import { collect, mark, produce } from './support/kafka.js';
 import { ScriptedOpenAi } from './support/openai-server.js';
@@ -260,5 +261,50 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
     const ran = [...usage.values()].reduce((a, u) => a + BigInt(u.gpuSeconds ?? '0'), 0n);
     expect(ran).toBeGreaterThan(0n);
     expect(ran).toBeLessThan(3_600n);
+  });
+
+  it('sends an allocation it cannot run to the DLQ with why, and answers bad result queries with 4xx', async () => {
+    const since = await mark(dlqTopicOf(Topic.Allocations));
+    const jobId = randomUUID();
+    const orphan: Allocation = {
+      allocationId: `${jobId}.1`,
+      jobId,
+      customerId: 'nobody',
+      providerId: ids.steady,
+      offerId: 'o-1',
+      instrument: 'gpu:t-orphan',
+      region: 'us-east-1',
+      gridZone: 'PJM',
+      quantity: '1',
+      computeNanoUsd: '1000000000',
+      energyNanoUsd: '0',
+      effectiveNanoUsd: '1000000000',
+      amountNanoUsd: '1000000000',
+      feeNanoUsd: '20000000',
+      matchedAt: new Date().toISOString(),
+    };
+    await produce(Topic.Allocations, [
+      { key: jobId, value: Buffer.from(JSON.stringify(orphan)) },
+      { key: jobId, value: Buffer.from(JSON.stringify({ ...orphan, allocationId: `${jobId}.2`, quantity: '-1' })) },
+    ]);
+    // Billing consumes allocations too: it refuses the invalid one as well, and holds for the orphan.
+    const dead = await collect(since, (m) => m.key === jobId, (all) => all.some((m) => m.headers[Header.ErrorCode] === 'rejected') && all.length >= 3, 60_000);
+    expect(dead.map((m) => m.headers[Header.ErrorCode]).sort()).toEqual(['invalid', 'invalid', 'rejected']);
+    expect(dead.find((m) => m.headers[Header.ErrorCode] === 'rejected')?.headers[Header.ErrorDetail]).toContain('is not on record');
+    expect(await count(`SELECT count(*) AS n FROM dispatch.allocations WHERE job_id = $1`, [jobId])).toBe(0);
+
+    const get = (path: string, customer = 'someone') => fetch(`${gateway.url}${path}`, { headers: { 'x-customer-id': customer } });
+    expect((await get('/v1/jobs/not-a-uuid/results')).status).toBe(400);
+    expect((await get(`/v1/jobs/${randomUUID()}/results`)).status).toBe(404);
+    // A real job of this customer, with a cursor this endpoint never issued and a limit out of range.
+    const instrument = instrumentFor('gpu', 'badq');
+    await offer(ids.steady, instrument, '1.00');
+    const customer = await funded();
+    const id = await submit(customer, { instrument, quantity: '1', work: { type: 'gpu-hours', hours: '1' } });
+    for (const query of ['cursor=bogus', 'limit=0', 'limit=abc', 'extra=1']) {
+      const res = await get(`/v1/jobs/${id}/results?${query}`, customer);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
   });
 });
