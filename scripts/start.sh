@@ -60,7 +60,9 @@ cat <<TXT
   billing            http://127.0.0.1:${PORT[billing]}        /ready  /health  /metrics
 
   Market API     http://127.0.0.1:${PORT[gateway]}/v1/instruments · /v1/quotes?instrument=… · /v1/stream/quotes?instrument=…
-  Jobs API       POST http://127.0.0.1:${PORT[gateway]}/v1/jobs (headers x-customer-id, Idempotency-Key) · GET /v1/jobs/:id · POST /v1/quotes
+  Jobs API       POST http://127.0.0.1:${PORT[gateway]}/v1/jobs (headers x-customer-id, Idempotency-Key) · GET /v1/jobs/:id · /v1/jobs/:id/results · POST /v1/quotes
+  Finance        http://127.0.0.1:${PORT[gateway]}/v1/finance/entries · /balances · /invoices · /statements?provider=…&period=YYYY-MM · /reconciliation
+  Providers      every provider is simulated unless DISPATCH_PROVIDERS says otherwise (README: Dispatch)
   Money          POST http://127.0.0.1:${PORT[billing]}/v1/customers/<id>/top-ups {"amount":"500","reference":"…"} before a customer's first job
   Replay prices  npm run feed -- --file ../shared/data/aws_ec2_spot_price_history_c5a2xlarge_us-east-1.csv --format aws-spot --end-at-now
 
