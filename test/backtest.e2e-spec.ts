@@ -141,7 +141,9 @@ describe('the live engine and the backtester decide alike', () => {
       [[offers[2]?.id, '3']],
       [[offers[1]?.id, '4'], [offers[2]?.id, '4']],
     ]);
-    expect(backtested[0]?.[0]?.[5]).toBe('56000000'); // 0.7 kWh × 80 USD/MWh
+    // 0.7 kWh × the USD/MWh of the half-hour the first job was matched in (80, 90, … from slotStart).
+    const slot = Math.floor((Date.parse(submitted[0]?.submittedAt ?? '') - slotStart) / 1_800_000);
+    expect(backtested[0]?.[0]?.[5]).toBe(String(700_000 * (80 + 10 * slot)));
     const liveTotal = live.flat().reduce((t, a) => t + BigInt(a[7] as string) + BigInt(a[8] as string), 0n);
     expect(report.totals.costNanoUsd).toBe(liveTotal.toString());
   });

@@ -190,7 +190,8 @@ describe('billing: usage posted to the journal exactly once', () => {
     await waitFor('the usage posted', async () => ((await posted([u1.usageId])) === 1 ? true : undefined), 30_000, 100);
     expect((await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST' })).status).toBe(200);
 
-    const month = new Date().toISOString().slice(0, 7);
+    // The month the journal posted it in (not the test's clock, which may have crossed midnight since).
+    const [{ month }] = (await sql<{ month: string }>(`SELECT to_char(min(posted_at) AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM billing.entries WHERE customer_id = $1`, [c])) as [{ month: string }];
     const id = `inv:${c}:${month}`;
     const get = async <T>(path: string) => {
       const res = await fetch(`${gateway.url}${path}`);
