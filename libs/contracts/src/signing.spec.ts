@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { authenticateFeed, signFeed, verifyFeedSignature, type FeedKey } from './signing.js';
+import { authenticateFeed, feedSecretOf, FeedSecrets, signFeed, verifyFeedSignature, type FeedKey } from './signing.js';
 
 const keys: Record<string, FeedKey> = {
   k1: { keyId: 'k1', providerId: 'acme', secret: 's3cret', revoked: false },
@@ -28,5 +28,22 @@ describe('feed signatures', () => {
     const signature = signFeed(value, 's3cret');
     expect(verifyFeedSignature(Buffer.from(value.toString().replace('1.0', '1.00')), 's3cret', signature)).toBe(false);
     expect(verifyFeedSignature(value, 's3cret', signature.toUpperCase())).toBe(false);
+  });
+});
+
+describe('derived feed secrets', () => {
+  it('are the same for the same key id and platform key, and differ otherwise', () => {
+    const master = 'm'.repeat(40);
+    expect(feedSecretOf(master, 'fk1')).toBe(feedSecretOf(master, 'fk1'));
+    expect(feedSecretOf(master, 'fk1')).not.toBe(feedSecretOf(master, 'fk2'));
+    expect(feedSecretOf(master, 'fk1')).not.toBe(feedSecretOf('n'.repeat(40), 'fk1'));
+    expect(new FeedSecrets(master).of('fk1')).toBe(feedSecretOf(master, 'fk1'));
+  });
+
+  it('sign what verifies with the derived secret, and nothing else', () => {
+    const secret = feedSecretOf('m'.repeat(40), 'fk1');
+    const body = Buffer.from('{"providerId":"p"}');
+    expect(verifyFeedSignature(body, secret, signFeed(body, secret))).toBe(true);
+    expect(verifyFeedSignature(body, feedSecretOf('m'.repeat(40), 'fk2'), signFeed(body, secret))).toBe(false);
   });
 });

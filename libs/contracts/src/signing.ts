@@ -9,6 +9,33 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const SIGNATURE_HEADER = 'x-signature';
 export const KEY_ID_HEADER = 'x-key-id';
 
+/**
+ * A feed key's secret: the HMAC of its key id under the platform's FEED_SECRETS_KEY. The database
+ * keeps only the key id, its provider and when it stops working, so a copy of the database signs
+ * nothing; whoever holds FEED_SECRETS_KEY (the gateway and market-data) can verify.
+ */
+export function feedSecretOf(feedSecretsKey: string, keyId: string): string {
+  return createHmac('sha256', feedSecretsKey).update(`spotgrid-feed-key:${keyId}`).digest('base64url');
+}
+
+/** Derived feed secrets, remembered (an HMAC per message adds up on the ingest path); bounded. */
+export class FeedSecrets {
+  private static readonly MAX = 10_000;
+  private readonly known = new Map<string, string>();
+
+  constructor(private readonly feedSecretsKey: string) {}
+
+  of(keyId: string): string {
+    let secret = this.known.get(keyId);
+    if (secret === undefined) {
+      if (this.known.size >= FeedSecrets.MAX) this.known.clear();
+      secret = feedSecretOf(this.feedSecretsKey, keyId);
+      this.known.set(keyId, secret);
+    }
+    return secret;
+  }
+}
+
 export function signFeed(value: Buffer | string, secret: string): string {
   return createHmac('sha256', secret).update(value).digest('hex');
 }

@@ -32,6 +32,8 @@ describe('Kafka TLS and SASL from the environment', () => {
         DATABASE_URL: 'postgres://db/spotgrid',
         REDIS_URL: 'redis://r',
         KAFKA_BROKERS: 'k:9092',
+        SERVICE_TOKEN: 's'.repeat(32),
+        FEED_SECRETS_KEY: 'f'.repeat(32),
         KAFKA_SASL_MECHANISM: 'plain',
         KAFKA_SASL_USERNAME: 'u',
         KAFKA_SASL_PASSWORD: 'p',

@@ -42,6 +42,25 @@ describe('parseConfig', () => {
     expect(JSON.stringify(shown)).not.toContain('hunter2');
   });
 
+  it('requires the secrets in production, and has none there but what the environment gives', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems).toEqual(expect.arrayContaining(['SERVICE_TOKEN is required', 'FEED_SECRETS_KEY is required']));
+    expect(problems.join('\n')).not.toMatch(/BOOTSTRAP_ADMIN_KEY/);
+    const local = parseConfig({});
+    expect(local.BOOTSTRAP_ADMIN_KEY).toMatch(/^sgk_/);
+    expect(problemsOf({ SERVICE_TOKEN: 'short' }).join('\n')).toMatch(/SERVICE_TOKEN: at least 32 characters/);
+    expect(problemsOf({ BOOTSTRAP_ADMIN_KEY: 'admin' }).join('\n')).toMatch(/BOOTSTRAP_ADMIN_KEY: sgk_/);
+  });
+
+  it('never shows a secret, whatever it looks like', () => {
+    const token = 'svc:a-token-that-parses-as-a-url-0123456789';
+    const shown = JSON.stringify(describeConfig(parseConfig({ SERVICE_TOKEN: token, FEED_SECRETS_KEY: 'f'.repeat(40) })));
+    expect(shown).not.toContain(token);
+    expect(shown).not.toContain('f'.repeat(40));
+    expect(shown).not.toContain('local-admin-key');
+    expect(problemsOf({ SERVICE_TOKEN: 'hunter2' }).join('\n')).not.toContain('hunter2');
+  });
+
   it('parses broker lists and flags', () => {
     const config = parseConfig({ KAFKA_BROKERS: 'a:9092, b:9093', HTTP_LOG_REQUESTS: 'yes' });
     expect(config.KAFKA_BROKERS).toEqual(['a:9092', 'b:9093']);

@@ -41,7 +41,14 @@ const LOCAL_DEFAULTS = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/spotgrid',
   REDIS_URL: 'redis://127.0.0.1:6379',
   KAFKA_BROKERS: '127.0.0.1:9092',
+  // Secrets for the local stack only: known values, so `npm start` prints a working admin key.
+  SERVICE_TOKEN: 'spotgrid-local-service-token-not-for-production',
+  FEED_SECRETS_KEY: 'spotgrid-local-feed-secrets-key-not-for-production',
+  BOOTSTRAP_ADMIN_KEY: 'sgk_localadmin_spotgrid-local-admin-key-not-for-production',
 } as const;
+
+/** An API key as the gateway issues it: `sgk_<keyId>_<secret>`; the key id is the lookup prefix. */
+export const API_KEY_PATTERN = /^sgk_([A-Za-z0-9]{8,32})_([A-Za-z0-9_-]{32,128})$/;
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -91,6 +98,17 @@ export const configSchema = z.object({
   DISPATCH_PROVIDERS: z.string().max(100_000).default('{"*":{"adapter":"simulated"}}'),
   /** How many times a job's unfinished work may go back to matching before the job fails. */
   DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(0).max(20).default(3),
+  /** The token Spotgrid services present to each other's internal routes (billing's holds and funds). */
+  SERVICE_TOKEN: z.string().min(32, 'at least 32 characters').max(512),
+  /**
+   * The key provider feed secrets are derived from (HMAC of the key id): the database stores no
+   * feed secret at all. Changing it invalidates every feed key.
+   */
+  FEED_SECRETS_KEY: z.string().min(32, 'at least 32 characters').max(512),
+  /** An admin API key created on first start (when its key id is not known yet), to make the first principals with. */
+  BOOTSTRAP_ADMIN_KEY: z.string().regex(API_KEY_PATTERN, 'sgk_<8-32 letters or digits>_<32-128 of A-Z a-z 0-9 _ ->').optional(),
+  /** Requests per second each API key may make at the gateway (a one-second window in Redis). */
+  RATE_LIMIT_PER_SECOND: positiveInt.max(1_000_000).default(200),
   /** Log each HTTP request (health probes are never logged). */
   HTTP_LOG_REQUESTS: flag.default(false),
 });
@@ -99,7 +117,14 @@ export type Config = z.infer<typeof configSchema>;
 export type AppName = 'gateway' | 'market-data' | 'matching-engine' | 'dispatcher' | 'billing';
 
 /** Values that must never reach a log line. */
-export const SENSITIVE_KEYS: ReadonlySet<keyof Config> = new Set<keyof Config>(['DATABASE_URL', 'REDIS_URL', 'KAFKA_SASL_PASSWORD']);
+export const SENSITIVE_KEYS: ReadonlySet<keyof Config> = new Set<keyof Config>([
+  'DATABASE_URL',
+  'REDIS_URL',
+  'KAFKA_SASL_PASSWORD',
+  'SERVICE_TOKEN',
+  'FEED_SECRETS_KEY',
+  'BOOTSTRAP_ADMIN_KEY',
+]);
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -150,6 +175,8 @@ function crossChecks(c: Config): string[] {
 
 function redact(key: string, value: string | undefined): string | undefined {
   if (value === undefined || !SENSITIVE_KEYS.has(key as keyof Config)) return value;
+  // Only connection URLs keep their shape (host, database) with the password masked; a secret is masked whole.
+  if (key !== 'DATABASE_URL' && key !== 'REDIS_URL') return '***';
   try {
     const u = new URL(value);
     if (u.password) u.password = '***';

@@ -43,6 +43,8 @@ export async function runService(definition: ServiceDefinition, rootModule: unkn
     rawBody: true,
     abortOnError: false,
   });
+  // Nothing in an answer says what the server runs on.
+  app.disable('x-powered-by');
   app.useBodyParser('json', { limit: MAX_BODY_BYTES });
   app.useGlobalFilters(new ProblemDetailsFilter());
 

@@ -4,6 +4,7 @@ import type { Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { Limits } from '#messaging';
+import { Access } from './access/policy.js';
 import { KAFKA, REDIS } from './tokens.js';
 import { ConsumerHandle } from './consumer-handle.js';
 
@@ -19,7 +20,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  * `/health`: the process is alive (no dependency is asked, so a database outage does not get the
  * process restarted). `/ready`: PostgreSQL, Redis and Kafka answer, and the consumer is running.
  */
+/** Probes are public: a supervisor or load balancer holds no key. */
 @Controller()
+@Access.public()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

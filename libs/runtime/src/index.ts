@@ -5,3 +5,4 @@ export * from './consumer-handle.js';
 export * from './connections.js';
 export * from './problem.filter.js';
 export * from './validation.js';
+export * from './access/index.js';

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
@@ -7,6 +8,8 @@ import { DataSource } from 'typeorm';
 import { createIdempotentProducer, createKafka, ensureTopics, messagingEntities, OutboxRelay } from '#messaging';
 import { createDataSource } from '#persistence';
 import { createRootLogger, loadConfig, type Config } from '#platform';
+import { AccessGuard } from './access/access.guard.js';
+import { RequestShapeInterceptor } from './access/request-shape.interceptor.js';
 import { ConsumerHandle } from './consumer-handle.js';
 import { createRedis, initializeDataSource } from './connections.js';
 import { HealthController } from './health.controller.js';
@@ -49,6 +52,9 @@ export class ServiceModule {
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: SERVICE, useValue: definition },
+        // Every HTTP route of every service goes through one door: its declared access policy.
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_INTERCEPTOR, useClass: RequestShapeInterceptor },
         { provide: CONFIG, useFactory: () => loadConfig() },
         { provide: LOGGER, useFactory: (config: Config) => createRootLogger(definition.app, config.LOG_LEVEL), inject: [CONFIG] },
         {
