@@ -10,9 +10,8 @@
  *
  * Budget (DESIGN.md 14): >= 50,000 ticks/s sustained, p99 <= 50 ms.
  */
-import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Quote, type SpotPriceTick } from '#contracts';
+import { feedSecretOf, KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Quote, type SpotPriceTick } from '#contracts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
 import { parseConfig } from '#platform';
 import { runMigrations } from '#migrations';
@@ -39,8 +38,8 @@ await ensureTopics(kafka, config);
 const { default: pgm } = await import('pg');
 const db = new pgm.Client({ connectionString: databaseUrl });
 await db.connect();
-const keys = Array.from({ length: PROVIDERS }, (_, p) => ({ provider: `bench-p${p}`, keyId: `fk_bench_${p}`, secret: randomBytes(24).toString('hex') }));
-for (const k of keys) await db.query('INSERT INTO market.feed_keys (key_id, provider_id, secret) VALUES ($1, $2, $3)', [k.keyId, k.provider, k.secret]);
+const keys = Array.from({ length: PROVIDERS }, (_, p) => ({ provider: `bench-p${p}`, keyId: `fk_bench_${p}`, secret: feedSecretOf(config.FEED_SECRETS_KEY, `fk_bench_${p}`) }));
+for (const k of keys) await db.query('INSERT INTO gateway.feed_keys (key_id, provider_id) VALUES ($1, $2)', [k.keyId, k.provider]);
 
 // Start the new consumer groups at the end of the topics: the bench measures its own ticks only.
 const admin = kafka.admin();

@@ -12,12 +12,13 @@
  *
  * Budget (DESIGN.md 14): p99 <= 50 ms at 1,000 jobs/s when capacity exists.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Allocation, type SpotPriceTick } from '#contracts';
+import { feedSecretOf, KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Allocation, type SpotPriceTick } from '#contracts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
 import { runMigrations } from '#migrations';
 import { parseConfig } from '#platform';
+import { issueApiKey } from '../apps/gateway/src/access/api-keys.js';
 import { fmt, freshDatabase, peakRssMiB, percentile, startService, waitReady } from './support.js';
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 1_000);
@@ -70,10 +71,16 @@ await Promise.all((Object.values(PORTS) as number[]).map((p) => waitReady(`http:
 // Jobs come from many customers (a customer's holds queue on its account), each with money for
 // every job of the run (each holds its worst case until it ends).
 const CUSTOMERS = Array.from({ length: 50 }, (_, i) => `bench-customer-${i}`);
+// Each customer calls with its own API key (the gateway authenticates, scopes and rate-limits each).
+const KEYS = new Map<string, string>();
 for (const customer of CUSTOMERS) {
+  const key = issueApiKey();
+  await db.query(`INSERT INTO gateway.principals (principal_id, role, name) VALUES ($1, 'customer', $1) ON CONFLICT DO NOTHING`, [customer]);
+  await db.query(`INSERT INTO gateway.api_keys (key_id, principal_id, digest, label) VALUES ($1, $2, $3, 'bench')`, [key.keyId, customer, key.digest]);
+  KEYS.set(customer, `Bearer ${key.token}`);
   const topUp = await fetch(`http://127.0.0.1:${PORTS.billing}/v1/customers/${customer}/top-ups`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${config.SERVICE_TOKEN}` },
     body: JSON.stringify({ amount: '100000000', reference: `${run}-${customer}` }),
   });
   if (topUp.status !== 201) throw new Error(`top-up refused: ${topUp.status} ${await topUp.text()}`);
@@ -86,8 +93,8 @@ const now = Date.now();
 const ticks: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
 for (let p = 0; p < PROVIDERS; p += 1) {
   const provider = `bench-match-p${p}`;
-  const key = { keyId: `fk_${run}_${p}`, secret: randomBytes(24).toString('hex') };
-  await db.query('INSERT INTO market.feed_keys (key_id, provider_id, secret) VALUES ($1, $2, $3)', [key.keyId, provider, key.secret]);
+  const key = { keyId: `fk_${run}_${p}`, secret: feedSecretOf(config.FEED_SECRETS_KEY, `fk_${run}_${p}`) };
+  await db.query('INSERT INTO gateway.feed_keys (key_id, provider_id) VALUES ($1, $2)', [key.keyId, provider]);
   REGIONS.forEach((region, r) => {
     const tick: SpotPriceTick = {
       providerId: provider,
@@ -139,7 +146,7 @@ async function submitOne(sentAt: Map<string, number>): Promise<void> {
   const started = performance.now();
   const res = await fetch(`http://127.0.0.1:${PORTS.gateway}/v1/jobs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-customer-id': customer, 'idempotency-key': randomUUID() },
+    headers: { 'content-type': 'application/json', authorization: KEYS.get(customer) as string, 'idempotency-key': randomUUID() },
     body: JSON.stringify({ instrument: INSTRUMENT, quantity: '1', limitPrice: '5', deadline, runtimeSeconds: 60, deferrable: false, work: { type: 'gpu-hours', hours: '1' } }),
   }).catch(() => undefined);
   if (res?.status !== 201) {

@@ -2,10 +2,9 @@
  * One tick at a time, nothing else running: where the fixed latency of a tick goes. Not a budget
  * benchmark; a diagnostic for bench:ingest's latency figure (npm run build, then node dist/bench/probe-latency.js).
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
-import { KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Quote } from '#contracts';
+import { feedSecretOf, KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Quote } from '#contracts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
 import { parseConfig } from '#platform';
 import { runMigrations } from '#migrations';
@@ -20,8 +19,8 @@ const kafka = createKafka(config, 'probe', pino({ level: 'silent' }));
 await ensureTopics(kafka, config);
 const db = new pg.Client({ connectionString: databaseUrl });
 await db.connect();
-const secret = randomBytes(16).toString('hex');
-await db.query(`INSERT INTO market.feed_keys (key_id, provider_id, secret) VALUES ('fk_probe', 'probe', $1)`, [secret]);
+const secret = feedSecretOf(config.FEED_SECRETS_KEY, 'fk_probe');
+await db.query(`INSERT INTO gateway.feed_keys (key_id, provider_id) VALUES ('fk_probe', 'probe')`);
 const admin = kafka.admin();
 await admin.connect();
 for (const [group, topic] of [[`${run}.market-data`, Topic.SpotPrices], [`${run}.market-data`, Topic.EnergyTariffs], [`${run}.market-data`, Topic.FxRates], [`${run}.q`, Topic.Quotes]] as const) {

@@ -11,6 +11,7 @@ import { InboxKeyedByTopic1764195000000 } from './1764195000000-inbox-keyed-by-t
 import { Dispatch1764200000000 } from './1764200000000-dispatch.js';
 import { Invoices1764210000000 } from './1764210000000-invoices.js';
 import { JournalChecksPerTransaction1764220000000 } from './1764220000000-journal-checks-per-transaction.js';
+import { Access1764230000000 } from './1764230000000-access.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -27,6 +28,7 @@ export const migrations = [
   Dispatch1764200000000,
   Invoices1764210000000,
   JournalChecksPerTransaction1764220000000,
+  Access1764230000000,
 ];
 
 export { allEntities } from './entities.js';

@@ -33,6 +33,7 @@ reset_test_db() {
 
 check "typecheck and build" npx tsc -p tsconfig.json
 check "lint" npx eslint --max-warnings 0 .
+check "OpenAPI document lints clean (redocly)" bash -c 'node dist/tools/openapi/cli.js artifacts/openapi.json && npx redocly lint --config redocly.yaml artifacts/openapi.json'
 check "test database from the migrations" reset_test_db
 check "entities and migrations agree (drift)" node dist/migrations/cli.js drift
 export KAFKA_CLIENT_ID="${KAFKA_CLIENT_ID:-spotgrid-test}"

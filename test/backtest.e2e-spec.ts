@@ -8,6 +8,7 @@ import { produce } from './support/kafka.js';
 import { ServiceProcess } from './support/services.js';
 import { asRecord, feedKey, testProvider } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
+import { auth, serviceAuth } from './support/auth.js';
 
 jest.setTimeout(240_000);
 
@@ -86,7 +87,7 @@ describe('the live engine and the backtester decide alike', () => {
     const customer = `cust-agree-${label}`;
     const topUp = await fetch(`${billing.url}/v1/customers/${customer}/top-ups`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...serviceAuth() },
       body: JSON.stringify({ amount: '100000', reference: randomUUID() }),
     });
     expect(topUp.status).toBe(201);
@@ -102,14 +103,14 @@ describe('the live engine and the backtester decide alike', () => {
     for (const body of bodies) {
       const res = await fetch(`${gateway.url}/v1/jobs`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-customer-id': customer, 'idempotency-key': randomUUID() },
+        headers: { 'content-type': 'application/json', ...(await auth('customer', customer)), 'idempotency-key': randomUUID() },
         body: JSON.stringify(body),
       });
       expect(res.status).toBe(201);
       const job = (await res.json()) as { id: string; createdAt: string };
       // One at a time, so the engine sees them in the order the backtester replays them.
       await waitFor(`job ${job.id} matched`, async () => {
-        const s = (await (await fetch(`${gateway.url}/v1/jobs/${job.id}`, { headers: { 'x-customer-id': customer } })).json()) as { status: string };
+        const s = (await (await fetch(`${gateway.url}/v1/jobs/${job.id}`, { headers: await auth('customer', customer) })).json()) as { status: string };
         return s.status === 'matched' ? true : undefined;
       }, 60_000, 100);
       submitted.push({ id: job.id, submittedAt: job.createdAt, body });
@@ -117,7 +118,7 @@ describe('the live engine and the backtester decide alike', () => {
 
     const live = await Promise.all(
       submitted.map(async (s) => {
-        const view = (await (await fetch(`${gateway.url}/v1/jobs/${s.id}`, { headers: { 'x-customer-id': customer } })).json()) as {
+        const view = (await (await fetch(`${gateway.url}/v1/jobs/${s.id}`, { headers: await auth('customer', customer) })).json()) as {
           allocations: { id: string; providerId: string; offerId: string; quantity: string; unitPrice: { computeNanoUsd: string; energyNanoUsd: string; effectiveNanoUsd: string }; amountNanoUsd: string; feeNanoUsd: string }[];
         };
         return view.allocations.map((a) => [a.id, a.providerId, a.offerId, a.quantity, a.unitPrice.computeNanoUsd, a.unitPrice.energyNanoUsd, a.unitPrice.effectiveNanoUsd, a.amountNanoUsd, a.feeNanoUsd]);

@@ -7,6 +7,7 @@ import { count, sql } from './support/db.js';
 import { collect, mark, produce } from './support/kafka.js';
 import { ServiceProcess } from './support/services.js';
 import { waitFor } from './support/wait.js';
+import { auth, serviceAuth } from './support/auth.js';
 
 jest.setTimeout(240_000);
 
@@ -142,26 +143,26 @@ describe('billing: usage posted to the journal exactly once', () => {
     await meter(u);
     await waitFor('posted', async () => ((await posted([u.usageId])) === 1 ? true : undefined), 30_000, 100);
 
-    const first = (await (await fetch(`${gateway.url}/v1/finance/entries?job=${a.jobId}&limit=4`)).json()) as { items: { amountNanoUsd: string; kind: string }[]; nextCursor: string | null };
+    const first = (await (await fetch(`${gateway.url}/v1/finance/entries?job=${a.jobId}&limit=4`, { headers: await auth('finance', 'finance-e2e') })).json()) as { items: { amountNanoUsd: string; kind: string }[]; nextCursor: string | null };
     expect(first.items).toHaveLength(4);
     expect(first.nextCursor).not.toBeNull();
-    const rest = (await (await fetch(`${gateway.url}/v1/finance/entries?job=${a.jobId}&limit=4&cursor=${first.nextCursor}`)).json()) as typeof first;
+    const rest = (await (await fetch(`${gateway.url}/v1/finance/entries?job=${a.jobId}&limit=4&cursor=${first.nextCursor}`, { headers: await auth('finance', 'finance-e2e') })).json()) as typeof first;
     expect(rest.items).toHaveLength(2);
     expect(rest.nextCursor).toBeNull();
     expect([...first.items, ...rest.items].reduce((s, e) => s + BigInt(e.amountNanoUsd), 0n)).toBe(0n);
 
-    const csv = await fetch(`${gateway.url}/v1/finance/entries.csv?customer=${a.customerId}`);
+    const csv = await fetch(`${gateway.url}/v1/finance/entries.csv?customer=${a.customerId}`, { headers: await auth('finance', 'finance-e2e') });
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
     const lines = (await csv.text()).trim().split('\n');
     expect(lines[0]).toMatch(/^entry_id,tx_id,transaction_key/);
     // Every line of a transaction is traceable to its customer, the provider's and the platform's too.
     expect(lines).toHaveLength(1 + 6);
 
-    const balances = (await (await fetch(`${gateway.url}/v1/finance/balances?customer=${a.customerId}`)).json()) as { items: { balanceNanoUsd: string }[] };
+    const balances = (await (await fetch(`${gateway.url}/v1/finance/balances?customer=${a.customerId}`, { headers: await auth('finance', 'finance-e2e') })).json()) as { items: { balanceNanoUsd: string }[] };
     // 1 h × $2.10 + 2% = $2.142, owed by the customer.
     expect(balances.items).toEqual([expect.objectContaining({ balanceNanoUsd: '-2142000000' })]);
 
-    const reconciliation = (await (await fetch(`${gateway.url}/v1/finance/reconciliation`)).json()) as { journal: { sumNanoUsd: string; unbalancedTransactions: number } };
+    const reconciliation = (await (await fetch(`${gateway.url}/v1/finance/reconciliation`, { headers: await auth('finance', 'finance-e2e') })).json()) as { journal: { sumNanoUsd: string; unbalancedTransactions: number } };
     expect(reconciliation.journal).toEqual({ sumNanoUsd: '0', unbalancedTransactions: 0 });
 
     // BI tools read the bi schema and nothing else, and write nothing.
@@ -188,13 +189,13 @@ describe('billing: usage posted to the journal exactly once', () => {
     const u1 = usage(a, 1_801);
     await meter(u1);
     await waitFor('the usage posted', async () => ((await posted([u1.usageId])) === 1 ? true : undefined), 30_000, 100);
-    expect((await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST', headers: serviceAuth() })).status).toBe(200);
 
     // The month the journal posted it in (not the test's clock, which may have crossed midnight since).
     const [{ month }] = (await sql<{ month: string }>(`SELECT to_char(min(posted_at) AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM billing.entries WHERE customer_id = $1`, [c])) as [{ month: string }];
     const id = `inv:${c}:${month}`;
     const get = async <T>(path: string) => {
-      const res = await fetch(`${gateway.url}${path}`);
+      const res = await fetch(`${gateway.url}${path}`, { headers: await auth('finance', 'finance-e2e') });
       expect(res.status).toBe(200);
       return (await res.json()) as T;
     };
@@ -214,8 +215,11 @@ describe('billing: usage posted to the journal exactly once', () => {
     expect(draft.totalMinor).toBe(String(draft.lines.reduce((t, l) => t + Number(l.amountMinor), 0)));
     expect(draft.totalMinor).toBe('107');
 
-    const closed = await fetch(`${billing.url}/v1/invoices/${encodeURIComponent(id)}/finalize`, { method: 'POST' });
-    expect(closed.status).toBe(200);
+    // Closing early is an admin's action, through the gateway; finance may read but not close.
+    const close = async (role: 'finance' | 'admin') =>
+      fetch(`${gateway.url}/v1/admin/invoices/${encodeURIComponent(id)}/finalize`, { method: 'POST', headers: await auth(role, `${role}-e2e`) });
+    expect((await close('finance')).status).toBe(403);
+    expect((await close('admin')).status).toBe(200);
     const final = await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(id)}`);
     expect(final).toEqual({ ...draft, status: 'final', finalizedAt: expect.any(String) });
     // The rounding went to the rounding account: the customer now owes exactly the invoice.
@@ -229,7 +233,7 @@ describe('billing: usage posted to the journal exactly once', () => {
     const u2 = usage(a, 600);
     await meter(u2);
     await waitFor('the late usage posted', async () => ((await posted([u2.usageId])) === 1 ? true : undefined), 30_000, 100);
-    await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST' });
+    await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST', headers: serviceAuth() });
     const [year, mm] = month.split('-').map(Number) as [number, number];
     const next = mm === 12 ? `${year + 1}-01` : `${year}-${String(mm + 1).padStart(2, '0')}`;
     const late = await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(`inv:${c}:${next}`)}`);
@@ -243,7 +247,7 @@ describe('billing: usage posted to the journal exactly once', () => {
     // The closed invoice did not change.
     expect(await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(id)}`)).toEqual(final);
 
-    const csv = await fetch(`${gateway.url}/v1/finance/invoices/${encodeURIComponent(id)}/csv`);
+    const csv = await fetch(`${gateway.url}/v1/finance/invoices/${encodeURIComponent(id)}/csv`, { headers: await auth('finance', 'finance-e2e') });
     expect(csv.headers.get('content-type')).toContain('text/csv');
     const text = await csv.text();
     expect(text.split('\n')[0]).toBe('line,description,job_id,kind,usage_month,prior_period,amount_nano_usd,amount_usd');
@@ -254,12 +258,12 @@ describe('billing: usage posted to the journal exactly once', () => {
       ['compute', String(1_000_555_556 + 333_333_333)],
       ['energy', String(50_027_778 + 16_666_667)],
     ]);
-    expect((await fetch(`${gateway.url}/v1/finance/statements?provider=prov-billing&period=2026-13`)).status).toBe(400);
+    expect((await fetch(`${gateway.url}/v1/finance/statements?provider=prov-billing&period=2026-13`, { headers: await auth('finance', 'finance-e2e') })).status).toBe(400);
     // Bad requests are 4xx and change nothing.
-    expect((await fetch(`${billing.url}/v1/invoices/nope/finalize`, { method: 'POST' })).status).toBe(400);
-    expect((await fetch(`${billing.url}/v1/invoices/${encodeURIComponent('inv:nobody:2020-01')}/finalize`, { method: 'POST' })).status).toBe(404);
-    expect((await fetch(`${gateway.url}/v1/finance/invoices/${encodeURIComponent('inv:nobody:2020-01')}`)).status).toBe(404);
-    expect((await fetch(`${gateway.url}/v1/finance/invoices?period=2026-1`)).status).toBe(400);
+    expect((await fetch(`${billing.url}/v1/invoices/nope/finalize`, { method: 'POST', headers: serviceAuth() })).status).toBe(400);
+    expect((await fetch(`${billing.url}/v1/invoices/${encodeURIComponent('inv:nobody:2020-01')}/finalize`, { method: 'POST', headers: serviceAuth() })).status).toBe(404);
+    expect((await fetch(`${gateway.url}/v1/finance/invoices/${encodeURIComponent('inv:nobody:2020-01')}`, { headers: await auth('finance', 'finance-e2e') })).status).toBe(404);
+    expect((await fetch(`${gateway.url}/v1/finance/invoices?period=2026-1`, { headers: await auth('finance', 'finance-e2e') })).status).toBe(400);
     expect(await count(`SELECT count(*) AS n FROM billing.invoices WHERE customer_id = 'nobody'`)).toBe(0);
   });
 

@@ -8,6 +8,7 @@ import { ScriptedOpenAi } from './support/openai-server.js';
 import { ServiceProcess } from './support/services.js';
 import { asRecord, feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
+import { auth, serviceAuth } from './support/auth.js';
 
 jest.setTimeout(300_000);
 
@@ -61,7 +62,7 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
     const c = `cust-${randomUUID().slice(0, 8)}`;
     const res = await fetch(`${billing.url}/v1/customers/${c}/top-ups`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...serviceAuth() },
       body: JSON.stringify({ amount: '100000', reference: randomUUID() }),
     });
     expect(res.status).toBe(201);
@@ -100,7 +101,7 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
   async function submit(customerId: string, body: Record<string, unknown>): Promise<string> {
     const res = await fetch(`${gateway.url}/v1/jobs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-customer-id': customerId, 'idempotency-key': randomUUID() },
+      headers: { 'content-type': 'application/json', ...(await auth('customer', customerId)), 'idempotency-key': randomUUID() },
       body: JSON.stringify({ limitPrice: '5', deadline: new Date(Date.now() + 3_600_000).toISOString(), runtimeSeconds: 60, ...body }),
     });
     const answer = (await res.json()) as { id: string };
@@ -116,7 +117,7 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
   }
   async function until(customerId: string, id: string, status: string, timeoutMs = 90_000): Promise<JobState> {
     return waitFor(`job ${id} ${status}`, async () => {
-      const res = await fetch(`${gateway.url}/v1/jobs/${id}`, { headers: { 'x-customer-id': customerId } });
+      const res = await fetch(`${gateway.url}/v1/jobs/${id}`, { headers: await auth('customer', customerId) });
       const s = (await res.json()) as JobState;
       if (s.status === 'failed' && status !== 'failed') throw new Error(`job ${id} failed: ${s.reason}`);
       return s.status === status ? s : undefined;
@@ -161,6 +162,11 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
 
     const job = await until(customer, id, 'completed');
     expect(job.reason).toContain('1 request(s) refused');
+    // The provider sees the work it was given, and how its run went; another provider does not.
+    const work = (await (await fetch(`${gateway.url}/v1/provider/allocations`, { headers: await auth('provider', ids.http) })).json()) as { items: { jobId: string; run: { status: string } | null }[] };
+    expect(work.items.filter((a) => a.jobId === id).map((a) => a.run?.status)).toEqual(job.allocations.map((a) => a.run?.status));
+    const elsewhere = (await (await fetch(`${gateway.url}/v1/provider/allocations`, { headers: await auth('provider', `${ids.http}-other`) })).json()) as { items: unknown[] };
+    expect(elsewhere.items).toEqual([]);
     expect(job.events.map((e) => e.type)).toEqual(expect.arrayContaining(['queued', 'matched', 'dispatched', 'running', 'completed']));
     expect(openai.authorizations).toContain('Bearer sk-test-123');
 
@@ -176,14 +182,14 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
     expect(openai.attempts.get(`${label}-4`)).toBe(2);
     expect(openai.attempts.get(`${label}-6`)).toBe(1);
 
-    const res = await fetch(`${gateway.url}/v1/jobs/${id}/results`, { headers: { 'x-customer-id': customer } });
+    const res = await fetch(`${gateway.url}/v1/jobs/${id}/results`, { headers: await auth('customer', customer) });
     expect(res.status).toBe(200);
     const results = (await res.json()) as { items: { customId: string; status: string; error: string | null; response: { body: { choices: unknown[] } } | null }[] };
     expect(results.items.map((r) => [r.customId, r.status])).toEqual(scripts.map((s, i) => [`${label}-${i}`, s === 'bad' ? 'failed' : 'succeeded']));
     expect(results.items[6]?.error).toBe('400: messages: required');
     expect(results.items[0]?.response?.body.choices).toHaveLength(1);
     // Another customer cannot read them.
-    const other = await fetch(`${gateway.url}/v1/jobs/${id}/results`, { headers: { 'x-customer-id': 'someone-else' } });
+    const other = await fetch(`${gateway.url}/v1/jobs/${id}/results`, { headers: await auth('customer', 'someone-else') });
     expect(other.status).toBe(404);
   });
 
@@ -293,7 +299,7 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
     expect(dead.find((m) => m.headers[Header.ErrorCode] === 'rejected')?.headers[Header.ErrorDetail]).toContain('is not on record');
     expect(await count(`SELECT count(*) AS n FROM dispatch.allocations WHERE job_id = $1`, [jobId])).toBe(0);
 
-    const get = (path: string, customer = 'someone') => fetch(`${gateway.url}${path}`, { headers: { 'x-customer-id': customer } });
+    const get = async (path: string, customer = 'someone') => fetch(`${gateway.url}${path}`, { headers: await auth('customer', customer) });
     expect((await get('/v1/jobs/not-a-uuid/results')).status).toBe(400);
     expect((await get(`/v1/jobs/${randomUUID()}/results`)).status).toBe(404);
     // A real job of this customer, with a cursor this endpoint never issued and a limit out of range.

@@ -5,6 +5,7 @@ import { produce } from './support/kafka.js';
 import { ServiceProcess } from './support/services.js';
 import { feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
+import { auth } from './support/auth.js';
 
 jest.setTimeout(120_000);
 
@@ -22,17 +23,27 @@ describe('gateway: the HTTP feed, market reads and the quote stream', () => {
     await Promise.all([gateway.stop(), market.stop()]);
   });
 
-  const post = (body: string, key?: TestKey, secret?: string) =>
+  /** The provider a tick body speaks for, whose API key posts it (a body that names none: a provider of its own). */
+  const speaker = (body: string): string => {
+    try {
+      return (JSON.parse(body) as { providerId?: string }).providerId ?? 'test-http-nobody';
+    } catch {
+      return 'test-http-nobody';
+    }
+  };
+  const post = async (body: string, key?: TestKey, secret?: string, as: string | null = speaker(body)) =>
     fetch(`${gateway.url}/v1/ticks`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
+        ...(as === null ? {} : await auth('provider', as)),
         ...(key === undefined ? {} : { [KEY_ID_HEADER]: key.keyId, [SIGNATURE_HEADER]: signFeed(body, secret ?? key.secret) }),
       },
       body,
     });
+  const marketReader = () => auth('customer', 'market-reader');
   const get = async (path: string) => {
-    const res = await fetch(`${gateway.url}${path}`);
+    const res = await fetch(`${gateway.url}${path}`, { headers: await marketReader() });
     return { status: res.status, type: res.headers.get('content-type') ?? '', body: (await res.json()) as Record<string, unknown> };
   };
 
@@ -61,6 +72,8 @@ describe('gateway: the HTTP feed, market reads and the quote stream', () => {
     const other = await feedKey(testProvider('http-other'));
     const body = JSON.stringify(tick(provider, 1));
     const cases: [string, Promise<Response>, number][] = [
+      ['no API key', post(body, key, undefined, null), 401],
+      ["another provider's API key", post(body, key, undefined, 'test-http-someone-else'), 403],
       ['unsigned', post(body), 401],
       ['wrong secret', post(body, key, 'guess'), 401],
       ["another provider's key", post(body, other), 401],
@@ -135,7 +148,8 @@ describe('gateway: the HTTP feed, market reads and the quote stream', () => {
     await waitFor('first quote', async () => ((await get(`/v1/quotes?instrument=${instrument}`)).body['items'] as unknown[]).length === 1 ? true : undefined);
 
     const controller = new AbortController();
-    const res = await fetch(`${gateway.url}/v1/stream/quotes?instrument=${instrument}`, { signal: controller.signal });
+    expect((await fetch(`${gateway.url}/v1/stream/quotes?instrument=${instrument}`)).status).toBe(401);
+    const res = await fetch(`${gateway.url}/v1/stream/quotes?instrument=${instrument}`, { signal: controller.signal, headers: await marketReader() });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const reader = res.body!.getReader();
     let text = '';
@@ -156,6 +170,6 @@ describe('gateway: the HTTP feed, market reads and the quote stream', () => {
     expect((await post(t(2, '0.75'), key)).status).toBe(202);
     await until(/event: quote\nid: [^\n]+\ndata: .*"effectiveNanoUsd":"750000000"/);
     controller.abort();
-    expect((await fetch(`${gateway.url}/v1/stream/quotes?instrument=nope`)).status).toBe(400);
+    expect((await fetch(`${gateway.url}/v1/stream/quotes?instrument=nope`, { headers: await marketReader() })).status).toBe(400);
   });
 });

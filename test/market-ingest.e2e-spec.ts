@@ -26,7 +26,7 @@ describe('market data ingestion on the real stack', () => {
     const key = await feedKey(provider);
     const otherKey = await feedKey(other);
     const revoked = await feedKey(provider);
-    await sql('UPDATE market.feed_keys SET revoked_at = now() WHERE key_id = $1', [revoked.keyId]);
+    await sql('UPDATE gateway.feed_keys SET revoked_at = now() WHERE key_id = $1', [revoked.keyId]);
     const k = `${provider}:h100-use1`;
     const huge = { ...asRecord(tick(provider, 9), key), value: Buffer.alloc(Limits.maxMessageBytes + 1, 0x20) };
 

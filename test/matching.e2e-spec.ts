@@ -6,6 +6,7 @@ import { collect, mark, produce } from './support/kafka.js';
 import { ServiceProcess } from './support/services.js';
 import { asRecord, feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
+import { auth, serviceAuth } from './support/auth.js';
 
 jest.setTimeout(240_000);
 
@@ -38,7 +39,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     const c = customer();
     const res = await fetch(`${billing.url}/v1/customers/${c}/top-ups`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...serviceAuth() },
       body: JSON.stringify({ amount, reference: randomUUID() }),
     });
     expect(res.status).toBe(201);
@@ -90,7 +91,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
   async function submit(customerId: string, body: Record<string, unknown>, key = randomUUID()) {
     const res = await fetch(`${gateway.url}/v1/jobs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-customer-id': customerId, 'idempotency-key': key },
+      headers: { 'content-type': 'application/json', ...(await auth('customer', customerId)), 'idempotency-key': key },
       body: JSON.stringify(body),
     });
     const answer = (await res.json()) as Record<string, unknown> & { id: string; status: string };
@@ -111,7 +112,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
   }
 
   async function jobState(customerId: string, id: string) {
-    const res = await fetch(`${gateway.url}/v1/jobs/${id}`, { headers: { 'x-customer-id': customerId } });
+    const res = await fetch(`${gateway.url}/v1/jobs/${id}`, { headers: await auth('customer', customerId) });
     expect(res.status).toBe(200);
     return (await res.json()) as {
       status: string;
@@ -256,21 +257,30 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     expect(nowhere.status).toBe(422);
     const mismatch = await submit(c, job(instrument, { work: { type: 'gpu-hours', hours: '7' } }));
     expect(mismatch.status).toBe(422);
-    const noKey = await fetch(`${gateway.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-customer-id': c }, body: JSON.stringify(body) });
+    const noKey = await fetch(`${gateway.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await auth('customer', c)) }, body: JSON.stringify(body) });
     expect(noKey.status).toBe(400);
     expect(await count(`SELECT count(*) AS n FROM gateway.jobs WHERE customer_id = $1`, [c])).toBe(1);
 
     // Cancel the resting one; a second cancel has nothing left to cancel.
     await until(c, first.id, 'queued');
-    const del = await fetch(`${gateway.url}/v1/jobs/${first.id}`, { method: 'DELETE', headers: { 'x-customer-id': c } });
+    const del = await fetch(`${gateway.url}/v1/jobs/${first.id}`, { method: 'DELETE', headers: await auth('customer', c) });
     expect(del.status).toBe(202);
     const cancelled = await until(c, first.id, 'cancelled');
     expect(cancelled.reason).toMatch(/customer/);
-    const twice = await fetch(`${gateway.url}/v1/jobs/${first.id}`, { method: 'DELETE', headers: { 'x-customer-id': c } });
+    const twice = await fetch(`${gateway.url}/v1/jobs/${first.id}`, { method: 'DELETE', headers: await auth('customer', c) });
     expect(twice.status).toBe(409);
-    // Another customer cannot see it.
-    const other = await fetch(`${gateway.url}/v1/jobs/${first.id}`, { headers: { 'x-customer-id': customer() } });
-    expect(other.status).toBe(404);
+    // Another customer cannot see it, cancel it, read its results or find it in a list; a
+    // provider or finance key cannot reach customers' jobs at all.
+    const intruder = await auth('customer', customer());
+    for (const [method, path] of [['GET', ''], ['DELETE', ''], ['GET', '/results']] as const) {
+      const other = await fetch(`${gateway.url}/v1/jobs/${first.id}${path}`, { method, headers: intruder });
+      expect([method, path, other.status]).toEqual([method, path, 404]);
+    }
+    const theirs = (await (await fetch(`${gateway.url}/v1/jobs`, { headers: intruder })).json()) as { items: unknown[] };
+    expect(theirs.items).toEqual([]);
+    for (const role of ['provider', 'finance', 'admin'] as const) {
+      expect((await fetch(`${gateway.url}/v1/jobs/${first.id}`, { headers: await auth(role, `${role}-${c}`) })).status).toBe(403);
+    }
   });
 
   it('refuses with 402 a job the customer cannot cover, holds the worst case of one it can, and gives it back when the job ends', async () => {
@@ -293,7 +303,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     const second = await submit(c, job(instrument, { limitPrice: '2.00', quantity: '3', work: { type: 'gpu-hours', hours: '3' } }));
     expect(second.status).toBe(402);
     await until(c, resting.id, 'queued');
-    const del = await fetch(`${gateway.url}/v1/jobs/${resting.id}`, { method: 'DELETE', headers: { 'x-customer-id': c } });
+    const del = await fetch(`${gateway.url}/v1/jobs/${resting.id}`, { method: 'DELETE', headers: await auth('customer', c) });
     expect(del.status).toBe(202);
     await until(c, resting.id, 'cancelled');
     await waitFor('the hold voided', async () => ((await count(`SELECT count(*) AS n FROM billing.holds WHERE hold_id = $1 AND status = 'voided'`, [resting.id])) === 1 ? true : undefined), 30_000, 100);
@@ -307,7 +317,7 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
     await Promise.all([askAt(a, 'us-east-1', 2_000_000_000n), askAt(b, 'eu-west-1', 2_500_000_000n)]);
     // The gateway's market view is refreshed every second.
     const res = await waitFor('a quote with both offers', async () => {
-      const r = await fetch(`${gateway.url}/v1/quotes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instrument, quantity: '3' }) });
+      const r = await fetch(`${gateway.url}/v1/quotes`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await auth('customer', 'quote-reader')) }, body: JSON.stringify({ instrument, quantity: '3' }) });
       const body = (await r.json()) as { now: { fills: unknown[]; totalNanoUsd: string; fillable: boolean }; waiting: unknown };
       return body.now.fills.length === 2 ? body : undefined;
     }, 20_000, 250);

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, type SpotPriceTick } from '#contracts';
+import { feedSecretOf, KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, type SpotPriceTick } from '#contracts';
+import { loadConfig } from '#platform';
 import { sql } from './db.js';
 
 /** A fresh provider id per test, so suites never see each other's rows on the shared stack. */
@@ -14,8 +15,9 @@ export interface TestKey {
 
 /** Issues a feed key for a provider straight into the test database (what an admin would do). */
 export async function feedKey(providerId: string): Promise<TestKey> {
-  const key = { keyId: `fk_test_${randomBytes(6).toString('hex')}`, secret: randomBytes(24).toString('hex') };
-  await sql('INSERT INTO market.feed_keys (key_id, provider_id, secret) VALUES ($1, $2, $3)', [key.keyId, providerId, key.secret]);
+  const keyId = `fktest${randomBytes(6).toString('hex')}`;
+  const key = { keyId, secret: feedSecretOf(loadConfig().FEED_SECRETS_KEY, keyId) };
+  await sql('INSERT INTO gateway.feed_keys (key_id, provider_id) VALUES ($1, $2)', [key.keyId, providerId]);
   return key;
 }
 

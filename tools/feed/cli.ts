@@ -113,7 +113,7 @@ async function publish(messages: readonly FeedMessage[], speed: number | undefin
   const keys = new Map<string, Pick<IssuedKey, 'keyId' | 'secret'>>();
   for (const m of messages) {
     if (m.kind !== 'tick' || keys.has(m.tick.providerId)) continue;
-    const key = given ?? (await issueFeedKey(config.DATABASE_URL, m.tick.providerId));
+    const key = given ?? (await issueFeedKey(config.DATABASE_URL, config.FEED_SECRETS_KEY, m.tick.providerId));
     if (given === undefined) process.stdout.write(`feed: issued feed key ${key.keyId} for provider ${m.tick.providerId}\n`);
     keys.set(m.tick.providerId, key);
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { feedSecretOf } from '#contracts';
 
 export interface IssuedKey {
   readonly keyId: string;
@@ -8,33 +9,19 @@ export interface IssuedKey {
 }
 
 /**
- * Issues a feed key for a provider: the secret is shown once, to whoever asked. Until the admin API
- * exists (access-control issue), operators and the replay tool issue keys here.
+ * Issues a feed key for a provider straight into the database, for the replay tool on the local
+ * stack (the admin API, `POST /v1/admin/providers/:id/feed-keys`, is the way for everyone else).
+ * The secret is derived from the key id with FEED_SECRETS_KEY; nothing secret is stored.
  */
-export async function issueFeedKey(databaseUrl: string, providerId: string): Promise<IssuedKey> {
-  const key: IssuedKey = {
-    keyId: `fk_${randomBytes(9).toString('base64url')}`,
-    providerId,
-    secret: randomBytes(32).toString('base64url'),
-  };
+export async function issueFeedKey(databaseUrl: string, feedSecretsKey: string, providerId: string): Promise<IssuedKey> {
+  const keyId = `fk${randomBytes(9).toString('hex')}`;
+  const key: IssuedKey = { keyId, providerId, secret: feedSecretOf(feedSecretsKey, keyId) };
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await client.query('INSERT INTO market.feed_keys (key_id, provider_id, secret) VALUES ($1, $2, $3)', [key.keyId, key.providerId, key.secret]);
+    await client.query('INSERT INTO gateway.feed_keys (key_id, provider_id) VALUES ($1, $2)', [key.keyId, key.providerId]);
   } finally {
     await client.end();
   }
   return key;
-}
-
-/** Revokes a key: ticks signed with it are refused from the next chunk on. Returns false if unknown. */
-export async function revokeFeedKey(databaseUrl: string, keyId: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('UPDATE market.feed_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL', [keyId]);
-    return rowCount === 1;
-  } finally {
-    await client.end();
-  }
 }

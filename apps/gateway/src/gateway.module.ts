@@ -2,21 +2,20 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { QueueName, Topic } from '#contracts';
 import { AppSchema } from '#persistence';
-import { bullConnectionOf, CONFIG, ServiceModule, type Config, type ServiceDefinition } from '#runtime';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { bullConnectionOf, CONFIG, PRINCIPALS, RATE_LIMITER, ServiceModule, type Config, type ServiceDefinition } from '#runtime';
 import { gatewayEntities } from './entities.js';
-import { TickIngestController } from './feed/tick-ingest.controller.js';
-import { FinanceController } from './finance/finance.controller.js';
-import { InvoicesController } from './finance/invoices.controller.js';
+import { AccessService } from './access/access.service.js';
+import { AuditInterceptor } from './access/audit.interceptor.js';
+import { RedisRateLimiter } from './access/rate-limiter.js';
+import { BillingClient } from './billing/billing.client.js';
+import { DocsController } from './docs/docs.controller.js';
+import { GATEWAY_CONTROLLERS } from './gateway.routes.js';
 import { FUNDS_CHECK, LedgerFunds } from './jobs/funds.js';
-import { JobEventsConsumer } from './jobs/job-events.consumer.js';
 import { JobIntake } from './jobs/job-intake.service.js';
 import { JobSweeper } from './jobs/job-sweeper.js';
 import { JobWriter } from './jobs/job-writer.js';
-import { JobsController } from './jobs/jobs.controller.js';
 import { MarketSnapshot } from './jobs/market-snapshot.js';
-import { PreTradeController } from './jobs/pre-trade.controller.js';
-import { MarketReadController } from './market/market-read.controller.js';
-import { QuoteStreamController } from './market/quote-stream.controller.js';
 import { QuoteStream } from './market/quote-stream.service.js';
 
 export const gatewayService: ServiceDefinition = {
@@ -32,7 +31,19 @@ export const gatewayService: ServiceDefinition = {
     BullModule.forRootAsync({ useFactory: (config: Config) => ({ connection: bullConnectionOf(config), prefix: config.QUEUE_PREFIX }), inject: [CONFIG] }),
     BullModule.registerQueue({ name: QueueName.Matching }),
   ],
-  controllers: [TickIngestController, MarketReadController, QuoteStreamController, JobsController, PreTradeController, JobEventsConsumer, FinanceController, InvoicesController],
-  providers: [QuoteStream, MarketSnapshot, JobWriter, JobIntake, JobSweeper, { provide: FUNDS_CHECK, useClass: LedgerFunds }],
+  controllers: [...GATEWAY_CONTROLLERS, DocsController],
+  providers: [
+    QuoteStream,
+    MarketSnapshot,
+    JobWriter,
+    JobIntake,
+    JobSweeper,
+    BillingClient,
+    { provide: FUNDS_CHECK, useClass: LedgerFunds },
+    AccessService,
+    { provide: PRINCIPALS, useExisting: AccessService },
+    { provide: RATE_LIMITER, useClass: RedisRateLimiter },
+    { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+  ],
 })
 export class GatewayModule {}

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { identifier, nonNegativeDecimalString } from '#contracts';
 import { DecimalError, formatAtomic, parseDecimal, toAtomicExact, USD_SCALE } from '#pricing';
-import { parseRequest, ProblemException } from '#runtime';
+import { Access, parseRequest, ProblemException } from '#runtime';
 import { FundsService, type CustomerFunds } from './funds.service.js';
 
 const usd = (n: bigint) => formatAtomic(n, USD_SCALE);
@@ -35,10 +35,12 @@ const creditLimit = z.object({ limit: nonNegativeDecimalString }).strict();
 const holdRequest = z.object({ holdId: z.string().min(1).max(200), customerId: identifier, jobId: z.uuid(), amountNanoUsd: z.string().regex(/^\d{1,30}$/) }).strict();
 
 /**
- * Customer money over HTTP: balances, top-ups and grants (finance and admin, once roles exist:
- * issue 7), credit limits, and the pre-trade hold the gateway places before it queues a job.
+ * Customer money over billing's internal HTTP API: balances, top-ups and grants, credit limits,
+ * and the pre-trade hold the gateway places before it queues a job. Only Spotgrid services call
+ * it (the service token); people reach it through the gateway, with their role checked there.
  */
 @Controller('v1')
+@Access.service()
 export class FundsController {
   constructor(private readonly funds: FundsService) {}
 

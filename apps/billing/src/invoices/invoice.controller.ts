@@ -1,15 +1,17 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
-import { parseRequest, ProblemException } from '#runtime';
+import { Access, parseRequest, ProblemException } from '#runtime';
 import { InvoiceService } from './invoice.service.js';
 
 const invoiceIdParam = z.string().min(1).max(300).regex(/^inv:/, 'an invoice id, such as inv:acme:2026-11');
 
 /**
- * Invoice operations for finance (the finance role's, once roles exist: issue 7). Reading
- * invoices is the gateway's (`/v1/finance/invoices`); billing gives charges out and closes.
+ * Invoice operations, internal (the service token): admins close a draft early through the
+ * gateway (`POST /v1/admin/invoices/:id/finalize`). Reading invoices is the gateway's
+ * (`/v1/finance/invoices`); billing gives charges out and closes.
  */
 @Controller('v1/invoices')
+@Access.service()
 export class InvoiceController {
   constructor(private readonly invoices: InvoiceService) {}
 

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { identifier, isoInstant } from '#contracts';
 import { AppSchema } from '#persistence';
 import { formatAtomic, USD_SCALE } from '#pricing';
-import { parseRequest } from '#runtime';
+import { Access, CurrentPrincipal, Doc, parseRequest, ProblemException, type Principal } from '#runtime';
+import { tenantFilter } from '../access/tenancy.js';
 import { decodeCursor, encodeCursor } from '../market/cursor.js';
 
 const V = AppSchema.Gateway;
@@ -43,6 +44,27 @@ interface EntryRow {
   posted_at: Date;
 }
 
+const balancesQuery = z.object({ customer: identifier.optional(), provider: identifier.optional() }).strict();
+
+const EXAMPLE_ENTRY = {
+  entryId: '1041',
+  transactionId: '522',
+  transactionKey: 'usage:7d4e0c1a-5b8f-4a3e-9c2d-1f0e6b7a8c9d:0',
+  transactionKind: 'usage',
+  reverses: null,
+  account: 'customer:acme',
+  asset: 'USD',
+  amountNanoUsd: '1250000000',
+  amount: '1.25',
+  kind: 'compute',
+  customerId: 'acme',
+  providerId: 'gpu-east',
+  jobId: '0b5f2d8e-3c1a-4e7b-9a6d-2f8c0e1b3a5d',
+  allocationId: '7d4e0c1a-5b8f-4a3e-9c2d-1f0e6b7a8c9d',
+  usageId: '7d4e0c1a-5b8f-4a3e-9c2d-1f0e6b7a8c9d:0',
+  postedAt: '2026-11-27T09:00:01.000Z',
+};
+
 const usd = (nano: string | bigint) => formatAtomic(BigInt(nano), USD_SCALE);
 
 function entryView(r: EntryRow) {
@@ -78,15 +100,24 @@ export function csvField(value: string | null): string {
 /**
  * Finance reads over the journal (through views of the billing and matching schemas): entries
  * with filters and a keyset cursor, the same as CSV, balances, and a reconciliation report.
- * Open to any caller until roles exist (issue 7), when they become the finance role's.
+ * Finance and admin read everything; a customer or provider reads its own entries and balance.
  */
 @Controller('v1/finance')
 export class FinanceController {
   constructor(private readonly dataSource: DataSource) {}
 
   @Get('entries')
-  async entries(@Query() raw: unknown) {
-    const q = parseRequest(entriesQuery, raw, 'query');
+  @Access.roles('finance', 'admin', 'customer', 'provider')
+  @Doc({
+    tag: 'finance',
+    summary: 'Journal entries, filtered, in posting order',
+    description: 'A customer or provider sees the entries of its own account only.',
+    query: entriesQuery,
+    responseExample: { items: [EXAMPLE_ENTRY], nextCursor: 'WyIxMDQxIl0' },
+    errors: { 404: 'A customer or provider named another tenant.' },
+  })
+  async entries(@Query() raw: unknown, @CurrentPrincipal() who: Principal) {
+    const q = this.scoped(parseRequest(entriesQuery, raw, 'query'), who);
     const rows = await this.select(q, q.limit + 1);
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
@@ -96,8 +127,17 @@ export class FinanceController {
   @Get('entries.csv')
   @Header('content-type', 'text/csv; charset=utf-8')
   @Header('content-disposition', 'attachment; filename="spotgrid-entries.csv"')
-  async entriesCsv(@Query() raw: unknown): Promise<string> {
-    const q = parseRequest(entriesQuery.omit({ limit: true }), raw, 'query');
+  @Access.roles('finance', 'admin', 'customer', 'provider')
+  @Doc({
+    tag: 'finance',
+    summary: 'Journal entries as CSV',
+    query: entriesQuery.omit({ limit: true }),
+    produces: 'text/csv',
+    responseExample: `${CSV_COLUMNS.join(',')}\n1041,522,usage:7d4e…:0,usage,customer:acme,USD,1250000000,1.25,compute,acme,gpu-east,0b5f…,7d4e…,7d4e…:0,2026-11-27T09:00:01.000Z\n`,
+    errors: { 404: 'A customer or provider named another tenant.' },
+  })
+  async entriesCsv(@Query() raw: unknown, @CurrentPrincipal() who: Principal): Promise<string> {
+    const q = this.scoped(parseRequest(entriesQuery.omit({ limit: true }), raw, 'query'), who);
     const rows = await this.select(q, MAX_CSV_ROWS);
     const lines = rows.map((r) =>
       [r.entry_id, r.tx_id, r.idempotency_key, r.tx_kind, r.account_id, r.asset, r.amount, usd(r.amount), r.kind, r.customer_id, r.provider_id, r.job_id, r.allocation_id, r.usage_id, r.posted_at.toISOString()]
@@ -108,8 +148,19 @@ export class FinanceController {
   }
 
   @Get('balances')
-  async balances(@Query() raw: unknown) {
-    const q = parseRequest(z.object({ customer: identifier.optional(), provider: identifier.optional() }).strict(), raw, 'query');
+  @Access.roles('finance', 'admin', 'customer', 'provider')
+  @Doc({
+    tag: 'finance',
+    summary: 'Account balances as their owners see them',
+    description: 'A customer or provider sees its own account only.',
+    query: balancesQuery,
+    responseExample: { items: [{ account: 'customer:acme', kind: 'customer', owner: 'acme', balanceNanoUsd: '498750000000', balance: '498.75', creditLimitNanoUsd: '0', heldNanoUsd: '12000000000' }] },
+    errors: { 404: 'A customer or provider named another tenant.' },
+  })
+  async balances(@Query() raw: unknown, @CurrentPrincipal() who: Principal) {
+    const asked = parseRequest(balancesQuery, raw, 'query');
+    const q =
+      who.role === 'customer' ? { customer: tenantFilter(who, asked.customer, 'customer') } : who.role === 'provider' ? { provider: tenantFilter(who, asked.provider, 'provider') } : asked;
     const account = q.customer !== undefined ? `customer:${q.customer}` : q.provider !== undefined ? `provider:${q.provider}` : null;
     const rows: { account_id: string; kind: string; owner_id: string | null; balance: string; credit_limit: string; held: string }[] = await this.dataSource.query(
       `SELECT account_id, kind, owner_id, balance, credit_limit, held FROM "${V}".billing_balances
@@ -135,6 +186,18 @@ export class FinanceController {
    * zero-sum, holds by status. `ok` is true when nothing is missing and nothing is unbalanced.
    */
   @Get('reconciliation')
+  @Access.roles('finance', 'admin')
+  @Doc({
+    tag: 'finance',
+    summary: 'Reconciliation: matching against billing, usage against the journal, zero-sum, holds',
+    responseExample: {
+      ok: true,
+      allocations: { matched: 120, matchedAmountNanoUsd: '84000000000', billed: 120, missingInBilling: 0 },
+      usage: { transactions: 118, chargedNanoUsd: '-80120000000' },
+      journal: { sumNanoUsd: '0', unbalancedTransactions: 0 },
+      holds: { open: 2, settled: 110, voided: 3, expired: 5 },
+    },
+  })
   async reconciliation() {
     const [r]: Record<string, string>[] = await this.dataSource.query(
       `SELECT
@@ -160,6 +223,18 @@ export class FinanceController {
       journal: { sumNanoUsd: n('journal_sum'), unbalancedTransactions: Number(n('unbalanced_transactions')) },
       holds: { open: Number(n('holds_open')), settled: Number(n('holds_settled')), voided: Number(n('holds_voided')), expired: Number(n('holds_expired')) },
     };
+  }
+
+  /**
+   * A customer's or provider's reads are narrowed to its own account, whatever the query says:
+   * its side of each transaction, not the counterparty's credit or the platform's fee.
+   */
+  private scoped<Q extends { customer?: string | undefined; provider?: string | undefined; account?: string | undefined }>(q: Q, who: Principal): Q {
+    if (who.role !== 'customer' && who.role !== 'provider') return q;
+    const own = tenantFilter(who, who.role === 'customer' ? q.customer : q.provider, who.role) as string;
+    const account = `${who.role}:${own}`;
+    if (q.account !== undefined && q.account !== account) throw new ProblemException({ title: 'not found', status: 404, detail: `no account ${q.account}` });
+    return { ...q, account, ...(who.role === 'customer' ? { customer: own } : { provider: own }) };
   }
 
   private select(q: Omit<EntriesQuery, 'limit'>, limit: number): Promise<EntryRow[]> {

@@ -6,7 +6,9 @@ import { identifier } from '#contracts';
 import { invoiceLines, MINOR_SCALE, roundInvoice, type ChargeLine } from '#ledger';
 import { AppSchema } from '#persistence';
 import { formatAtomic, USD_SCALE } from '#pricing';
-import { parseRequest, ProblemException } from '#runtime';
+import { Access, CurrentPrincipal, Doc, parseRequest, ProblemException, type Principal } from '#runtime';
+import { invoiceIdParam } from '../access/access.request.js';
+import { owns, tenantFilter } from '../access/tenancy.js';
 import { csvField } from './finance.controller.js';
 
 const V = AppSchema.Gateway;
@@ -15,8 +17,7 @@ const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month such as 2026-
 const invoicesQuery = z
   .object({ customer: identifier.optional(), period: month.optional(), status: z.enum(['draft', 'final']).optional(), limit: z.coerce.number().int().min(1).max(1_000).default(100) })
   .strict();
-const statementQuery = z.object({ provider: identifier, period: month }).strict();
-const invoiceIdParam = z.string().min(1).max(300).regex(/^inv:/, 'an invoice id, such as inv:acme:2026-11');
+const statementQuery = z.object({ provider: identifier.optional().describe('Required for finance and admin; a provider reads its own.'), period: month }).strict();
 
 interface InvoiceRow {
   invoice_id: string;
@@ -33,6 +34,19 @@ interface Line extends ChargeLine {
   readonly amountMinor: bigint;
 }
 
+const EXAMPLE_INVOICE = {
+  invoiceId: 'inv:acme:2026-11',
+  customerId: 'acme',
+  period: '2026-11',
+  status: 'final',
+  totalMinor: '8012',
+  total: '80.12',
+  exactNanoUsd: '80123456789',
+  roundingNanoUsd: '-3456789',
+  finalizedAt: '2026-12-04T00:00:05.000Z',
+};
+const EXAMPLE_LINE = { description: 'gpu:h100 compute, job 0b5f2d8e', jobId: '0b5f2d8e-3c1a-4e7b-9a6d-2f8c0e1b3a5d', kind: 'compute', usageMonth: '2026-11', priorPeriod: false, amountNanoUsd: '80123456789', amountMinor: '8012', amount: '80.12' };
+
 const usd = (nano: bigint) => formatAtomic(nano, USD_SCALE);
 const cents = (minor: bigint) => formatAtomic(minor, MINOR_SCALE);
 
@@ -40,7 +54,8 @@ const INVOICE_COLUMNS = `invoice_id, customer_id, to_char(period, 'YYYY-MM-DD') 
   rounding_nano_usd::text, finalized_at`;
 
 /**
- * Invoices and provider statements, for finance (the finance role's, once roles exist: issue 7).
+ * Invoices and provider statements: finance and admin read all; a customer its own invoices; a
+ * provider its own statements (its payouts).
  * A final invoice is read as it was closed; a draft is computed from the charges given to it so
  * far, by the same rule (`invoiceLines`, `roundInvoice`), so what finance previews is what closing
  * it will write.
@@ -50,8 +65,11 @@ export class InvoicesController {
   constructor(private readonly dataSource: DataSource) {}
 
   @Get('invoices')
-  async list(@Query() raw: unknown) {
-    const q = parseRequest(invoicesQuery, raw, 'query');
+  @Access.roles('finance', 'admin', 'customer')
+  @Doc({ tag: 'finance', summary: 'Invoices, newest month first', description: 'A customer sees its own.', query: invoicesQuery, responseExample: { items: [EXAMPLE_INVOICE] }, errors: { 404: 'A customer named another customer.' } })
+  async list(@Query() raw: unknown, @CurrentPrincipal() who: Principal) {
+    const asked = parseRequest(invoicesQuery, raw, 'query');
+    const q = { ...asked, customer: tenantFilter(who, asked.customer, 'customer') };
     const rows: InvoiceRow[] = await this.dataSource.query(
       `SELECT ${INVOICE_COLUMNS} FROM "${V}".billing_invoices
         WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::date IS NULL OR period = $2::date) AND ($3::text IS NULL OR status = $3)
@@ -62,16 +80,27 @@ export class InvoicesController {
   }
 
   @Get('invoices/:id')
-  async one(@Param('id') raw: string) {
-    const inv = await this.find(raw);
+  @Access.roles('finance', 'admin', 'customer')
+  @Doc({ tag: 'finance', summary: 'One invoice with its lines', params: { id: invoiceIdParam }, responseExample: { ...EXAMPLE_INVOICE, lines: [EXAMPLE_LINE] }, errors: { 404: 'No such invoice, or not yours.' } })
+  async one(@Param('id') raw: string, @CurrentPrincipal() who: Principal) {
+    const inv = await this.find(raw, who);
     const lines = await this.lines(inv);
     return { ...this.view(inv, lines), lines: lines.map(lineView) };
   }
 
   @Get('invoices/:id/csv')
   @Header('content-type', 'text/csv; charset=utf-8')
-  async csv(@Param('id') raw: string, @Res({ passthrough: true }) res: Response): Promise<string> {
-    const inv = await this.find(raw);
+  @Access.roles('finance', 'admin', 'customer')
+  @Doc({
+    tag: 'finance',
+    summary: 'One invoice as CSV',
+    params: { id: invoiceIdParam },
+    produces: 'text/csv',
+    responseExample: 'line,description,job_id,kind,usage_month,prior_period,amount_nano_usd,amount_usd\n1,gpu:h100 compute,0b5f…,compute,2026-11,false,80123456789,80.12\n,total,,,,,,80.12\n',
+    errors: { 404: 'No such invoice, or not yours.' },
+  })
+  async csv(@Param('id') raw: string, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() who: Principal): Promise<string> {
+    const inv = await this.find(raw, who);
     res.setHeader('content-disposition', `attachment; filename="${inv.invoice_id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
     const lines = await this.lines(inv);
     const rows = lines.map((l, i) =>
@@ -83,8 +112,16 @@ export class InvoicesController {
 
   /** What Spotgrid owes a provider for a month: its compute and energy credits, per job. */
   @Get('statements')
-  async statement(@Query() raw: unknown) {
-    const q = parseRequest(statementQuery, raw, 'query');
+  @Access.roles('finance', 'admin', 'provider')
+  @Doc({
+    tag: 'finance',
+    summary: "A provider's statement (its payout) for a month",
+    query: statementQuery,
+    responseExample: { providerId: 'gpu-east', period: '2026-11', lines: [{ jobId: '0b5f2d8e-3c1a-4e7b-9a6d-2f8c0e1b3a5d', kind: 'compute', entries: 12, amountNanoUsd: '76000000000', amount: '76' }], totalNanoUsd: '76000000000', total: '76' },
+    errors: { 404: 'A provider named another provider.' },
+  })
+  async statement(@Query() raw: unknown, @CurrentPrincipal() who: Principal) {
+    const q = this.statementOf(raw, who);
     const lines = await this.statementLines(q.provider, q.period);
     const total = lines.reduce((s, l) => s + l.amount, 0n);
     return {
@@ -99,18 +136,35 @@ export class InvoicesController {
   @Get('statements.csv')
   @Header('content-type', 'text/csv; charset=utf-8')
   @Header('content-disposition', 'attachment; filename="spotgrid-statement.csv"')
-  async statementCsv(@Query() raw: unknown): Promise<string> {
-    const q = parseRequest(statementQuery, raw, 'query');
+  @Access.roles('finance', 'admin', 'provider')
+  @Doc({
+    tag: 'finance',
+    summary: "A provider's statement as CSV",
+    query: statementQuery,
+    produces: 'text/csv',
+    responseExample: 'provider_id,month,job_id,kind,entries,amount_nano_usd,amount_usd\ngpu-east,2026-11,0b5f…,compute,12,76000000000,76\n',
+    errors: { 404: 'A provider named another provider.' },
+  })
+  async statementCsv(@Query() raw: unknown, @CurrentPrincipal() who: Principal): Promise<string> {
+    const q = this.statementOf(raw, who);
     const lines = await this.statementLines(q.provider, q.period);
     const rows = lines.map((l) => [q.provider, q.period, l.jobId ?? '', l.kind, String(l.entries), l.amount.toString(), usd(l.amount)].map(csvField).join(','));
     return `provider_id,month,job_id,kind,entries,amount_nano_usd,amount_usd\n${rows.join('\n')}${rows.length > 0 ? '\n' : ''}`;
   }
 
-  private async find(raw: string): Promise<InvoiceRow> {
+  private statementOf(raw: unknown, who: Principal): { provider: string; period: string } {
+    const q = parseRequest(statementQuery, raw, 'query');
+    const provider = tenantFilter(who, q.provider, 'provider');
+    if (provider === undefined) throw new ProblemException({ title: 'invalid query', status: 400, detail: 'provider: required' });
+    return { provider, period: q.period };
+  }
+
+  private async find(raw: string, who: Principal): Promise<InvoiceRow> {
     const id = parseRequest(invoiceIdParam, raw, 'path');
     const rows: InvoiceRow[] = await this.dataSource.query(`SELECT ${INVOICE_COLUMNS} FROM "${V}".billing_invoices WHERE invoice_id = $1`, [id]);
     const inv = rows[0];
-    if (inv === undefined) throw new ProblemException({ title: 'not found', status: 404, detail: `no invoice ${id}` });
+    // Another customer's invoice is "not found", as a missing one is.
+    if (inv === undefined || !owns(who, inv.customer_id)) throw new ProblemException({ title: 'not found', status: 404, detail: `no invoice ${id}` });
     return inv;
   }
 

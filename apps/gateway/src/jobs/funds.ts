@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { CONFIG, ProblemException, type Config } from '#runtime';
+import { ProblemException } from '#runtime';
+import { BillingClient } from '../billing/billing.client.js';
 
 /** The pre-trade check of DESIGN.md section 7, as the gateway calls it before queueing a job. */
 export interface FundsCheck {
@@ -15,8 +16,6 @@ export interface FundsCheck {
 
 export const FUNDS_CHECK = Symbol('spotgrid.funds-check');
 
-/** How long intake waits for billing before answering 503. */
-const BILLING_TIMEOUT_MS = 5_000;
 const insufficient = z.object({ availableNanoUsd: z.string().regex(/^-?\d+$/) }).loose();
 
 /**
@@ -26,31 +25,22 @@ const insufficient = z.object({ availableNanoUsd: z.string().regex(/^-?\d+$/) })
  */
 @Injectable()
 export class LedgerFunds implements FundsCheck {
-  constructor(@Inject(CONFIG) private readonly config: Config) {}
+  constructor(private readonly billing: BillingClient) {}
 
   async reserve(request: { customerId: string; jobId: string; amountNanoUsd: bigint }): Promise<{ ok: true } | { ok: false; availableNanoUsd: bigint }> {
-    let res: Response;
-    try {
-      res = await fetch(new URL('/v1/holds', this.config.BILLING_URL), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ holdId: request.jobId, customerId: request.customerId, jobId: request.jobId, amountNanoUsd: request.amountNanoUsd.toString() }),
-        signal: AbortSignal.timeout(BILLING_TIMEOUT_MS),
+    const res = await this.billing
+      .call('POST', '/v1/holds', { holdId: request.jobId, customerId: request.customerId, jobId: request.jobId, amountNanoUsd: request.amountNanoUsd.toString() })
+      .catch(() => {
+        throw unavailable();
       });
-    } catch {
-      throw unavailable();
-    }
-    const body: unknown = await res.json().catch(() => undefined);
     if (res.status === 201) return { ok: true };
-    if (res.status === 402) {
-      return { ok: false, availableNanoUsd: BigInt(insufficient.safeParse(body).data?.availableNanoUsd ?? '0') };
-    }
+    if (res.status === 402) return { ok: false, availableNanoUsd: BigInt(insufficient.safeParse(res.body).data?.availableNanoUsd ?? '0') };
     throw unavailable();
   }
 
   async release(jobId: string): Promise<void> {
-    const res = await fetch(new URL(`/v1/holds/${encodeURIComponent(jobId)}/void`, this.config.BILLING_URL), { method: 'POST', signal: AbortSignal.timeout(BILLING_TIMEOUT_MS) });
-    if (!res.ok) throw new Error(`billing answered ${res.status} to voiding hold ${jobId}`);
+    const res = await this.billing.call('POST', `/v1/holds/${encodeURIComponent(jobId)}/void`);
+    if (res.status !== 200) throw new Error(`billing answered ${res.status} to voiding hold ${jobId}`);
   }
 }
 

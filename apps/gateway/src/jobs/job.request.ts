@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { identifier } from '#contracts';
 
 export { JobLimits, jobRequestSchema, quoteRequestSchema, workSchema, type JobRequest, type QuoteRequest, type Work } from '#market';
 
@@ -8,10 +7,6 @@ export const idempotencyKeySchema = z
   .min(1)
   .max(255)
   .regex(/^[\x21-\x7E]+$/, 'printable ASCII without spaces');
-
-/** Until API keys (issue 7), the caller names its customer account in this header. */
-export const CUSTOMER_HEADER = 'x-customer-id';
-export const customerIdSchema = identifier;
 
 export const jobIdParam = z.uuid({ error: 'a job id is a UUID' });
 

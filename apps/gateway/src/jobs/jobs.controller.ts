@@ -3,24 +3,20 @@ import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobStatus } from '#contracts';
 import { AppSchema } from '#persistence';
-import { parseRequest, ProblemException } from '#runtime';
+import { Access, CurrentPrincipal, Doc, parseRequest, ProblemException, type Principal } from '#runtime';
 import { decodeCursor, encodeCursor } from '../market/cursor.js';
 import { JobIntake } from './job-intake.service.js';
-import { CUSTOMER_HEADER, customerIdSchema, idempotencyKeySchema, jobIdParam, jobListQuery, jobRequestSchema, resultsQuery } from './job.request.js';
+import { JOB_DETAIL_EXAMPLE, JOB_EXAMPLE, JOB_REQUEST_EXAMPLE, RESULTS_EXAMPLE } from './job.examples.js';
+import { idempotencyKeySchema, jobIdParam, jobListQuery, jobRequestSchema, resultsQuery } from './job.request.js';
 import { JOB_COLUMNS, jobView, orderOf, resultView, type AllocationRow, type EventRow, type JobRow, type ResultRow } from './job.view.js';
 
 const G = AppSchema.Gateway;
 
-/** The caller's customer account (until API keys, issue 7, it is named by a header). */
-export function customerOf(raw: string | undefined): string {
-  const parsed = customerIdSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ProblemException({ title: 'unauthenticated', status: 401, detail: `send your customer id in the ${CUSTOMER_HEADER} header` });
-  }
-  return parsed.data;
-}
+const idParam = { id: jobIdParam };
 
+/** A customer's jobs: the customer is the principal of the API key, and sees and acts on its own jobs only. */
 @Controller('v1/jobs')
+@Access.roles('customer')
 export class JobsController {
   constructor(
     private readonly intake: JobIntake,
@@ -29,13 +25,24 @@ export class JobsController {
 
   /** Submits a job. The same Idempotency-Key with the same body returns the same job (200). */
   @Post()
+  @Doc({
+    tag: 'jobs',
+    summary: 'Submit a job',
+    description:
+      'Holds the worst case (quantity × limit + fee) on the balance, then queues the job for matching. The same Idempotency-Key with the same body answers the same job (200, `Idempotent-Replayed: true`); with another body, 409.',
+    body: jobRequestSchema,
+    headers: { 'Idempotency-Key': { description: 'Any unique string per job; reuse it only to retry.', required: true, example: 'batch-2026-11-27-001' } },
+    requestExample: JOB_REQUEST_EXAMPLE,
+    responseExample: JOB_EXAMPLE,
+    errors: { 402: 'The available balance does not cover the worst case.', 409: 'The Idempotency-Key was used with another body.', 422: 'Terms no market could serve (deadline passed, constraints exclude everything).' },
+  })
   async submit(
-    @Headers(CUSTOMER_HEADER) customer: string | undefined,
+    @CurrentPrincipal() who: Principal,
     @Headers('idempotency-key') key: string | undefined,
     @Body() body: unknown,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const customerId = customerOf(customer);
+    const customerId = who.id;
     const idempotencyKey = parseRequest(idempotencyKeySchema, key, 'header');
     const request = parseRequest(jobRequestSchema, body, 'body');
     const { job, replayed } = await this.intake.submit(customerId, idempotencyKey, request);
@@ -45,8 +52,9 @@ export class JobsController {
   }
 
   @Get()
-  async list(@Headers(CUSTOMER_HEADER) customer: string | undefined, @Query() raw: unknown) {
-    const customerId = customerOf(customer);
+  @Doc({ tag: 'jobs', summary: 'Your jobs, newest first', query: jobListQuery, responseExample: { items: [JOB_EXAMPLE], nextCursor: null } })
+  async list(@CurrentPrincipal() who: Principal, @Query() raw: unknown) {
+    const customerId = who.id;
     const q = parseRequest(jobListQuery, raw, 'query');
     if (q.status !== undefined && !(JOB_STATUSES as readonly string[]).includes(q.status)) {
       throw new ProblemException({ title: 'invalid query', status: 400, detail: `status: one of ${JOB_STATUSES.join(', ')}` });
@@ -69,8 +77,9 @@ export class JobsController {
 
   /** The job, its lifecycle (every step, in order) and its allocations. */
   @Get(':id')
-  async get(@Headers(CUSTOMER_HEADER) customer: string | undefined, @Param('id') rawId: string) {
-    const customerId = customerOf(customer);
+  @Doc({ tag: 'jobs', summary: 'A job, its lifecycle and its allocations', params: idParam, responseExample: JOB_DETAIL_EXAMPLE, errors: { 404: 'No such job, or not yours.' } })
+  async get(@CurrentPrincipal() who: Principal, @Param('id') rawId: string) {
+    const customerId = who.id;
     const job = await this.find(customerId, parseRequest(jobIdParam, rawId, 'path'));
     const [events, allocations]: [EventRow[], AllocationRow[]] = await Promise.all([
       this.dataSource.query(
@@ -97,8 +106,9 @@ export class JobsController {
    * run yet (or never will, when the job ended without it).
    */
   @Get(':id/results')
-  async results(@Headers(CUSTOMER_HEADER) customer: string | undefined, @Param('id') rawId: string, @Query() raw: unknown) {
-    const customerId = customerOf(customer);
+  @Doc({ tag: 'jobs', summary: "What a job's work produced so far", params: idParam, query: resultsQuery, responseExample: RESULTS_EXAMPLE, errors: { 404: 'No such job, or not yours.' } })
+  async results(@CurrentPrincipal() who: Principal, @Param('id') rawId: string, @Query() raw: unknown) {
+    const customerId = who.id;
     const job = await this.find(customerId, parseRequest(jobIdParam, rawId, 'path'));
     const q = parseRequest(resultsQuery, raw, 'query');
     const after = decodeCursor(q.cursor, 1)?.[0];
@@ -131,8 +141,16 @@ export class JobsController {
    */
   @Delete(':id')
   @HttpCode(202)
-  async cancel(@Headers(CUSTOMER_HEADER) customer: string | undefined, @Param('id') rawId: string) {
-    const customerId = customerOf(customer);
+  @Doc({
+    tag: 'jobs',
+    summary: 'Cancel what is not matched yet',
+    status: 202,
+    params: idParam,
+    responseExample: { ...JOB_EXAMPLE, cancelRequestedAt: '2026-11-27T09:01:00.000Z' },
+    errors: { 404: 'No such job, or not yours.', 409: 'Nothing is left to cancel (matched, running or ended).' },
+  })
+  async cancel(@CurrentPrincipal() who: Principal, @Param('id') rawId: string) {
+    const customerId = who.id;
     const job = await this.find(customerId, parseRequest(jobIdParam, rawId, 'path'));
     const status = job.status as JobStatus;
     if (TERMINAL_JOB_STATUSES.has(status) || status === 'matched' || status === 'dispatched' || status === 'running') {

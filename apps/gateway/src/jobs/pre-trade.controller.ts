@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { amountNanoUsd, feeNanoUsd, formatAtomic, formatQuantity, parseDecimal, parseQuantityMicro, toAtomicExact, USD_SCALE, DecimalError } from '#pricing';
-import { CONFIG, parseRequest, ProblemException, type Config } from '#runtime';
+import { Access, CONFIG, Doc, parseRequest, ProblemException, type Config } from '#runtime';
 import { Inject } from '@nestjs/common';
 import { quoteRequestSchema } from './job.request.js';
 import { MarketSnapshot } from './market-snapshot.js';
@@ -25,6 +25,33 @@ export class PreTradeController {
 
   @Post()
   @HttpCode(200)
+  @Access.roles('customer', 'provider', 'finance', 'admin')
+  @Doc({
+    tag: 'jobs',
+    summary: 'What a job would cost now, and whether waiting is predicted to be cheaper',
+    description: 'Nothing is reserved or stored.',
+    status: 200,
+    body: quoteRequestSchema,
+    requestExample: { instrument: 'gpu:h100', quantity: '4', limitPrice: '3.00', allowSplit: true, runtimeSeconds: 3600, deadline: '2026-11-28T00:00:00Z', constraints: { regions: ['us-east-1', 'eu-west-1'] } },
+    responseExample: {
+      instrument: 'gpu:h100',
+      quantity: '4',
+      asOf: '2026-11-27T09:30:00.000Z',
+      now: {
+        fillable: true,
+        filledQuantity: '4',
+        fills: [{ providerId: 'gpu-east', offerId: 'h100-use1', region: 'us-east-1', quantity: '4', unitPriceNanoUsd: '2148000000', unitPrice: '2.148' }],
+        amountNanoUsd: '8592000000',
+        feeNanoUsd: '171840000',
+        totalNanoUsd: '8763840000',
+        total: '8.76384',
+        averageUnitPriceNanoUsd: '2148000000',
+      },
+      waiting: { from: '2026-11-27T13:00:00.000Z', until: '2026-11-27T13:30:00.000Z', unitPriceNanoUsd: '2101000000', unitPrice: '2.101', amountNanoUsd: '8404000000' },
+      forecast: [{ start: '2026-11-27T13:00:00.000Z', end: '2026-11-27T13:30:00.000Z', effectiveNanoUsd: '2101000000' }],
+    },
+    errors: { 422: 'The constraints exclude every offer.' },
+  })
   async quote(@Body() body: unknown) {
     const req = parseRequest(quoteRequestSchema, body, 'body');
     let quantityMicro: bigint;

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { formatAtomic, USD_SCALE } from '#pricing';
 import { AppSchema } from '#persistence';
-import { parseRequest } from '#runtime';
+import { Access, Doc, parseRequest } from '#runtime';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { forwardQuery, instrumentParam, intervalSeconds, ohlcQuery, quotesQuery, tariffHistoryQuery, zoneParam } from './market.queries.js';
 
@@ -40,12 +40,17 @@ export function quoteView(r: QuoteRow) {
   };
 }
 
-/** Market data for everyone who may read it: instruments, live quotes, price and tariff history. */
+/**
+ * Market data, for every principal (the prices are what the market publishes): instruments, live
+ * quotes, price and tariff history.
+ */
 @Controller('v1')
+@Access.roles('customer', 'provider', 'finance', 'admin')
 export class MarketReadController {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Instruments with live quotes: where they are offered, how many offers, the best price. */
+  @Doc({ tag: 'market', summary: 'Instruments with live quotes', responseExample: { instruments: [{ instrument: 'gpu:h100', regions: ['eu-west-1', 'us-east-1'], offers: 14, bestEffectiveNanoUsd: '2148000000', bestEffectiveUsd: '2.148' }] } })
   @Get('instruments')
   async instruments() {
     const rows: { instrument: string; regions: string[]; offers: number; best: string }[] = await this.dataSource.query(
@@ -59,6 +64,7 @@ export class MarketReadController {
   }
 
   /** Live quotes of one instrument, best (lowest effective price) first, with the compute/energy split. */
+  @Doc({ tag: 'market', summary: 'Live quotes of an instrument, cheapest first', query: quotesQuery, responseExample: { items: [{ providerId: 'gpu-east', offerId: 'h100-use1', instrument: 'gpu:h100', region: 'us-east-1', gridZone: 'PJM', computeNanoUsd: '2100000000', energyNanoUsd: '48000000', effectiveNanoUsd: '2148000000', effectiveUsd: '2.148', capacity: '64', validUntil: '2026-11-27T10:00:00.000Z', asOf: '2026-11-27T09:30:00.000Z' }], nextCursor: null } })
   @Get('quotes')
   async quotes(@Query() raw: unknown) {
     const q = parseRequest(quotesQuery, raw, 'query');
@@ -79,6 +85,7 @@ export class MarketReadController {
   }
 
   /** OHLC of the published compute price per interval, per region and currency, from the ticks. */
+  @Doc({ tag: 'market', summary: 'OHLC of the published compute price', params: { instrument: instrumentParam }, query: ohlcQuery, responseExample: { instrument: 'gpu:h100', interval: '1h', from: '2026-11-26T00:00:00.000Z', to: '2026-11-27T00:00:00.000Z', series: [{ region: 'us-east-1', currency: 'USD', start: '2026-11-26T00:00:00.000Z', open: '2.10', high: '2.31', low: '2.02', close: '2.19', ticks: 58 }] } })
   @Get('instruments/:instrument/ohlc')
   async ohlc(@Param('instrument') instrumentRaw: string, @Query() raw: unknown) {
     const instrument = parseRequest(instrumentParam, instrumentRaw, 'path');
@@ -104,6 +111,7 @@ export class MarketReadController {
   }
 
   /** A zone's tariff slots in a time range, oldest first, paged. */
+  @Doc({ tag: 'market', summary: "A grid zone's tariff slots in a range", params: { zone: zoneParam }, query: tariffHistoryQuery, responseExample: { zone: 'DE', items: [{ kind: 'day-ahead', start: '2026-11-27T09:00:00.000Z', end: '2026-11-27T09:30:00.000Z', price: '84.20', currency: 'EUR', unit: 'MWh', seq: 311 }], nextCursor: null } })
   @Get('zones/:zone/tariffs')
   async tariffs(@Param('zone') zoneRaw: string, @Query() raw: unknown) {
     const zone = parseRequest(zoneParam, zoneRaw, 'path');
@@ -126,6 +134,7 @@ export class MarketReadController {
   }
 
   /** The forward curve: the slot in force now and those published for the next hours. */
+  @Doc({ tag: 'market', summary: "A grid zone's forward tariff curve", params: { zone: zoneParam }, query: forwardQuery, responseExample: { zone: 'DE', hours: 48, slots: [{ kind: 'day-ahead', start: '2026-11-27T09:00:00.000Z', end: '2026-11-27T09:30:00.000Z', price: '84.20', currency: 'EUR', unit: 'MWh', seq: 311 }] } })
   @Get('zones/:zone/forward')
   async forward(@Param('zone') zoneRaw: string, @Query() raw: unknown) {
     const zone = parseRequest(zoneParam, zoneRaw, 'path');

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { identifier, instrument, type Quote } from '#contracts';
 import { formatAtomic, USD_SCALE } from '#pricing';
 import { AppSchema } from '#persistence';
-import { parseRequest, ProblemException } from '#runtime';
+import { Access, Doc, parseRequest, ProblemException } from '#runtime';
 import { quoteView } from './market-read.controller.js';
 import { QuoteStream } from './quote-stream.service.js';
 
@@ -30,6 +30,18 @@ export class QuoteStreamController {
   ) {}
 
   @Sse('quotes')
+  @Access.roles('customer', 'provider', 'finance', 'admin')
+  @Doc({
+    tag: 'market',
+    summary: 'Live quote changes of an instrument (server-sent events)',
+    description: 'First `snapshot` (the live quotes), then a `quote` event per change, and `keepalive` every 15 s.',
+    query: streamQuery,
+    produces: 'text/event-stream',
+    responseExample:
+      'event: snapshot\ndata: [{"providerId":"gpu-east","offerId":"h100-use1","instrument":"gpu:h100","region":"us-east-1","effectiveNanoUsd":"2148000000","effectiveUsd":"2.148"}]\n\n' +
+      'event: quote\nid: gpu-east/h100-use1/2026-11-27T09:30:00.000Z\ndata: {"providerId":"gpu-east","offerId":"h100-use1","effectiveNanoUsd":"2150000000","effectiveUsd":"2.15"}\n\n',
+    errors: { 503: 'This instance serves its maximum of streams; retry (elsewhere).' },
+  })
   quotes(@Query() raw: unknown): Observable<MessageEvent> {
     const q = parseRequest(streamQuery, raw, 'query');
     if (this.open >= MAX_STREAMS) throw new ProblemException({ title: 'too many streams', status: 503, detail: `this instance serves ${MAX_STREAMS} streams at most` });

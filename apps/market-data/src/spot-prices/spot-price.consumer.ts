@@ -1,9 +1,10 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import type { EntityManager } from 'typeorm';
-import { authenticateFeed, Topic, type FeedKey, type SpotPriceTick } from '#contracts';
+import { authenticateFeed, FeedSecrets, Topic, type FeedKey, type SpotPriceTick } from '#contracts';
 import { KafkaHandler, type InboundBatch, type InboundMessage } from '#messaging';
 import { AppSchema } from '#persistence';
+import { CONFIG, type Config } from '#runtime';
 import { Clock } from '../clock.js';
 import { marketMetrics } from '../market.metrics.js';
 import { offerKey, offerStateOf } from '#market';
@@ -31,7 +32,12 @@ export class SpotPriceConsumer {
     private readonly partitions: TickPartitions,
     private readonly refresher: QuoteRefresher,
     private readonly clock: Clock,
-  ) {}
+    @Inject(CONFIG) config: Config,
+  ) {
+    this.secrets = new FeedSecrets(config.FEED_SECRETS_KEY);
+  }
+
+  private readonly secrets: FeedSecrets;
 
   @KafkaHandler(Topic.SpotPrices)
   async handle(@Payload() batch: InboundBatch<typeof Topic.SpotPrices>): Promise<void> {
@@ -74,11 +80,11 @@ export class SpotPriceConsumer {
     const keyIds = [...new Set(batch.messages.map((m) => m.headers['x-key-id']).filter((k): k is string => k !== undefined))];
     const keys = new Map<string, FeedKey>();
     if (keyIds.length > 0) {
-      const rows: { key_id: string; provider_id: string; secret: string; revoked: boolean }[] = await batch.manager.query(
-        `SELECT key_id, provider_id, secret, revoked_at IS NOT NULL AS revoked FROM "${AppSchema.Market}".feed_keys WHERE key_id = ANY($1)`,
+      const rows: { key_id: string; provider_id: string; revoked: boolean }[] = await batch.manager.query(
+        `SELECT key_id, provider_id, revoked_at <= now() IS TRUE AS revoked FROM "${AppSchema.Market}".feed_keys WHERE key_id = ANY($1)`,
         [keyIds],
       );
-      for (const r of rows) keys.set(r.key_id, { keyId: r.key_id, providerId: r.provider_id, secret: r.secret, revoked: r.revoked });
+      for (const r of rows) keys.set(r.key_id, { keyId: r.key_id, providerId: r.provider_id, secret: this.secrets.of(r.key_id), revoked: r.revoked });
     }
     const authentic: TickMessage[] = [];
     for (const m of batch.messages) {
