@@ -36,6 +36,9 @@ for app in "${APPS[@]}"; do
   pids+=("$!")
 done
 
+# The admin key registered on first start: BOOTSTRAP_ADMIN_KEY, or the local stack's known one.
+ADMIN_KEY="${BOOTSTRAP_ADMIN_KEY:-sgk_localadmin_spotgrid-local-admin-key-not-for-production}"
+
 deadline=$((SECONDS + 90))
 for app in "${APPS[@]}"; do
   until curl -fs "http://127.0.0.1:${PORT[$app]}/ready" >/dev/null 2>&1; do
@@ -59,11 +62,15 @@ cat <<TXT
   dispatcher         http://127.0.0.1:${PORT[dispatcher]}        /ready  /health  /metrics
   billing            http://127.0.0.1:${PORT[billing]}        /ready  /health  /metrics
 
+  API docs       http://127.0.0.1:${PORT[gateway]}/docs (every operation, its roles and an example; try it there)
+  Admin key      ${ADMIN_KEY}   (Authorization: Bearer …; local only: set BOOTSTRAP_ADMIN_KEY elsewhere)
+  First steps    POST /v1/admin/principals {"id":"acme","role":"customer","name":"Acme"} → a customer key, shown once
+                 POST /v1/admin/principals {"id":"fin","role":"finance","name":"Finance"} → a finance key
+                 POST /v1/finance/customers/acme/top-ups {"amount":"500","reference":"wire-1"} (finance key)
   Market API     http://127.0.0.1:${PORT[gateway]}/v1/instruments · /v1/quotes?instrument=… · /v1/stream/quotes?instrument=…
-  Jobs API       POST http://127.0.0.1:${PORT[gateway]}/v1/jobs (headers x-customer-id, Idempotency-Key) · GET /v1/jobs/:id · /v1/jobs/:id/results · POST /v1/quotes
+  Jobs API       POST http://127.0.0.1:${PORT[gateway]}/v1/jobs (customer key, Idempotency-Key) · GET /v1/jobs/:id · /v1/jobs/:id/results · POST /v1/quotes
   Finance        http://127.0.0.1:${PORT[gateway]}/v1/finance/entries · /balances · /invoices · /statements?provider=…&period=YYYY-MM · /reconciliation
   Providers      every provider is simulated unless DISPATCH_PROVIDERS says otherwise (README: Dispatch)
-  Money          POST http://127.0.0.1:${PORT[billing]}/v1/customers/<id>/top-ups {"amount":"500","reference":"…"} before a customer's first job
   Replay prices  npm run feed -- --file ../shared/data/aws_ec2_spot_price_history_c5a2xlarge_us-east-1.csv --format aws-spot --end-at-now
 
   Kafka 127.0.0.1:9092 · PostgreSQL 127.0.0.1:5432/spotgrid · Redis 127.0.0.1:6379
