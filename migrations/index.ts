@@ -12,6 +12,7 @@ import { Dispatch1764200000000 } from './1764200000000-dispatch.js';
 import { Invoices1764210000000 } from './1764210000000-invoices.js';
 import { JournalChecksPerTransaction1764220000000 } from './1764220000000-journal-checks-per-transaction.js';
 import { Access1764230000000 } from './1764230000000-access.js';
+import { JobBaselines1764240000000 } from './1764240000000-job-baselines.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -29,6 +30,7 @@ export const migrations = [
   Invoices1764210000000,
   JournalChecksPerTransaction1764220000000,
   Access1764230000000,
+  JobBaselines1764240000000,
 ];
 
 export { allEntities } from './entities.js';

@@ -8,6 +8,8 @@ import { InvoicesController } from './finance/invoices.controller.js';
 import { JobEventsConsumer } from './jobs/job-events.consumer.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { PreTradeController } from './jobs/pre-trade.controller.js';
+import { SavingsController } from './jobs/savings.controller.js';
+import { JobStreamController } from './live/job-stream.controller.js';
 import { MarketReadController } from './market/market-read.controller.js';
 import { QuoteStreamController } from './market/quote-stream.controller.js';
 
@@ -23,8 +25,10 @@ export const GATEWAY_CONTROLLERS = [
   TickIngestController,
   MarketReadController,
   QuoteStreamController,
+  JobStreamController,
   JobsController,
   PreTradeController,
+  SavingsController,
   FinanceController,
   InvoicesController,
   FundsController,

@@ -8,3 +8,4 @@ export * from './snapshot.js';
 export * from './pre-trade.js';
 export * from './job-request.js';
 export * from './convert.js';
+export * from './savings.js';

@@ -15,7 +15,9 @@ export interface SnapshotOffer {
   readonly energyKwhPerUnit: string;
   readonly energyIncluded: boolean;
   /** The matching engine's ask, when it has one with capacity left. */
-  readonly ask: { readonly effectiveNanoUsd: bigint; readonly availableMicro: bigint; readonly validUntil: number; readonly priority: number } | undefined;
+  readonly ask:
+    | { readonly effectiveNanoUsd: bigint; readonly computeNanoUsd: bigint; readonly availableMicro: bigint; readonly validUntil: number; readonly priority: number }
+    | undefined;
 }
 
 export interface Snapshot {

@@ -14,7 +14,7 @@ import type { JobRequest } from './job.request.js';
 import { JOB_COLUMNS, type JobRow } from './job.view.js';
 import { JobWriter } from './job-writer.js';
 import { MarketSnapshot } from './market-snapshot.js';
-import { eligibleOffers, forecast, termsOf, TermsError, unsatisfiable, type JobTerms } from '#market';
+import { baselinesOf, eligibleOffers, forecast, termsOf, TermsError, unsatisfiable, type JobTerms } from '#market';
 
 const G = AppSchema.Gateway;
 const matching = queueJobs[QueueName.Matching];
@@ -77,7 +77,9 @@ export class JobIntake {
       if (earlier !== undefined) return { job: this.replay(earlier, hash), replayed: true };
       throw new ProblemException({ title: 'constraints cannot be met', status: 422, detail: why });
     }
-    const slots = req.deferrable ? forecast(snapshot, eligibleOffers(snapshot, req.instrument, req.constraints, now), now, terms.latestStart) : [];
+    const eligible = eligibleOffers(snapshot, req.instrument, req.constraints, now);
+    const slots = req.deferrable ? forecast(snapshot, eligible, now, terms.latestStart) : [];
+    const baselines = baselinesOf(eligible, now);
 
     // A retry of an accepted job must not reserve money again: answer it before the hold.
     const earlier = await this.byKey(customerId, idempotencyKey);
@@ -130,6 +132,8 @@ export class JobIntake {
       work: req.work,
       forecast: slots,
       hold_nano_usd: hold.toString(),
+      baseline_first_listed_nano_usd: baselines.firstListedNanoUsd?.toString() ?? null,
+      baseline_cheapest_compute_nano_usd: baselines.cheapestIgnoringEnergyNanoUsd?.toString() ?? null,
       created_at: submittedAt.toISOString(),
       event_id: event.eventId,
       message: encodeMessage(Topic.JobEvents, event),

@@ -34,6 +34,8 @@ export interface NewJob {
   readonly work: unknown;
   readonly forecast: unknown;
   readonly hold_nano_usd: string;
+  readonly baseline_first_listed_nano_usd: string | null;
+  readonly baseline_cheapest_compute_nano_usd: string | null;
   readonly created_at: string;
   readonly event_id: string;
   readonly message: OutboundMessage;
@@ -107,14 +109,14 @@ export class JobWriter {
          SELECT * FROM json_to_recordset($1::json) AS x(job_id uuid, customer_id text, idempotency_key text, request_hash text,
            instrument text, quantity numeric, limit_nano_usd bigint, allow_split boolean, constraints jsonb, earliest_start timestamptz,
            deadline timestamptz, latest_start timestamptz, runtime_seconds integer, may_defer boolean, work jsonb, forecast jsonb,
-           hold_nano_usd bigint, created_at timestamptz, event_id text, topic text, key text, value text, headers jsonb)
+           hold_nano_usd bigint, baseline_first_listed_nano_usd bigint, baseline_cheapest_compute_nano_usd bigint, created_at timestamptz, event_id text, topic text, key text, value text, headers jsonb)
        ), job AS (
          INSERT INTO "${G}".jobs (job_id, customer_id, idempotency_key, request_hash, instrument, quantity, limit_nano_usd, allow_split,
-                constraints, earliest_start, deadline, latest_start, runtime_seconds, may_defer, work, forecast, hold_nano_usd, status,
-                created_at, updated_at)
+                constraints, earliest_start, deadline, latest_start, runtime_seconds, may_defer, work, forecast, hold_nano_usd,
+                baseline_first_listed_nano_usd, baseline_cheapest_compute_nano_usd, status, created_at, updated_at)
          SELECT job_id, customer_id, idempotency_key, request_hash, instrument, quantity, limit_nano_usd, allow_split, constraints,
-                earliest_start, deadline, latest_start, runtime_seconds, may_defer, work, forecast, hold_nano_usd, 'submitted',
-                created_at, created_at
+                earliest_start, deadline, latest_start, runtime_seconds, may_defer, work, forecast, hold_nano_usd,
+                baseline_first_listed_nano_usd, baseline_cheapest_compute_nano_usd, 'submitted', created_at, created_at
            FROM input
          ON CONFLICT (customer_id, idempotency_key) DO NOTHING
          RETURNING ${JOB_COLUMNS}

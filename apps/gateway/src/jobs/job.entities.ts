@@ -61,6 +61,14 @@ export class JobEntity {
   @Column({ name: 'hold_nano_usd', type: 'bigint', transformer: bigintColumn })
   holdNanoUsd!: bigint;
 
+  /** What the job is measured against: the first-listed eligible offer's unit price at submission. */
+  @Column({ name: 'baseline_first_listed_nano_usd', type: 'bigint', nullable: true, transformer: bigintColumn })
+  baselineFirstListedNanoUsd!: bigint | null;
+
+  /** …and the cheapest eligible offer's on compute alone (at its effective price). */
+  @Column({ name: 'baseline_cheapest_compute_nano_usd', type: 'bigint', nullable: true, transformer: bigintColumn })
+  baselineCheapestComputeNanoUsd!: bigint | null;
+
   @Column({ type: 'text' })
   status!: string;
 

@@ -1,5 +1,6 @@
-import { formatAtomic } from '#pricing';
 import type { Order } from '#contracts';
+import { savingsOf } from '#market';
+import { amountNanoUsd, formatAtomic } from '#pricing';
 
 export interface JobRow {
   job_id: string;
@@ -17,6 +18,8 @@ export interface JobRow {
   work: { type: string; requests?: unknown[]; hours?: string };
   forecast: Order['forecast'];
   hold_nano_usd: string;
+  baseline_first_listed_nano_usd: string | null;
+  baseline_cheapest_compute_nano_usd: string | null;
   status: string;
   reason: string | null;
   filled_quantity: string;
@@ -53,6 +56,7 @@ export interface AllocationRow {
   matched_at: Date;
   run_status: string | null;
   run_reason: string | null;
+  remainder_micro: string | null;
   started_at: Date | null;
   ended_at: Date | null;
 }
@@ -97,11 +101,56 @@ export function resultView(r: ResultRow) {
 export const JOB_COLUMNS = `job_id, customer_id, instrument, quantity::text AS quantity, limit_nano_usd, allow_split, constraints,
   earliest_start, deadline, latest_start, runtime_seconds, may_defer,
   jsonb_build_object('type', work->>'type', 'hours', work->>'hours', 'requests', jsonb_array_length(COALESCE(work->'requests', '[]'::jsonb))) AS work,
-  forecast, hold_nano_usd, status, reason, filled_quantity::text AS filled_quantity, deferred_until, cancel_requested_at,
+  forecast, hold_nano_usd, baseline_first_listed_nano_usd, baseline_cheapest_compute_nano_usd, status, reason, filled_quantity::text AS filled_quantity, deferred_until, cancel_requested_at,
   created_at, updated_at, request_hash`;
 
 const usd = (nano: string): string => formatAtomic(BigInt(nano), 9);
 const qty = (micro: string): string => formatAtomic(BigInt(micro), 6);
+
+/** An allocation as far as savings go: what was matched, at what price, and what its run left undone. */
+export interface RunAllocation {
+  readonly quantity_micro: string;
+  readonly effective_nano_usd: string;
+  readonly remainder_micro: string | null;
+}
+
+/**
+ * What the job's allocations delivered and cost: a run that left a remainder (sent back to
+ * matching, and allocated again) counts for what it ran, so nothing is counted twice.
+ */
+export function deliveredOf(allocations: readonly RunAllocation[]): { filledMicro: bigint; paidNanoUsd: bigint } {
+  let filledMicro = 0n;
+  let paidNanoUsd = 0n;
+  for (const a of allocations) {
+    const ran = BigInt(a.quantity_micro) - BigInt(a.remainder_micro ?? '0');
+    filledMicro += ran;
+    paidNanoUsd += amountNanoUsd(ran, BigInt(a.effective_nano_usd));
+  }
+  return { filledMicro, paidNanoUsd };
+}
+
+/**
+ * What a job paid for what was filled, against the two naive choices at its submission (the
+ * first-listed eligible offer, the cheapest on compute alone): positive `saved` is money the
+ * market saved the customer. Compute and energy only; the fee is the same wherever the job runs.
+ */
+export function savingsView(r: Pick<JobRow, 'baseline_first_listed_nano_usd' | 'baseline_cheapest_compute_nano_usd'>, allocations: readonly RunAllocation[]) {
+  const { filledMicro, paidNanoUsd } = deliveredOf(allocations);
+  const s = savingsOf(filledMicro, paidNanoUsd, {
+    firstListedNanoUsd: r.baseline_first_listed_nano_usd === null ? undefined : BigInt(r.baseline_first_listed_nano_usd),
+    cheapestIgnoringEnergyNanoUsd: r.baseline_cheapest_compute_nano_usd === null ? undefined : BigInt(r.baseline_cheapest_compute_nano_usd),
+  });
+  const against = (unit: string | null, cost: bigint | undefined, saved: bigint | undefined) =>
+    unit === null || cost === undefined || saved === undefined
+      ? null
+      : { unitPriceNanoUsd: unit, costNanoUsd: cost.toString(), savedNanoUsd: saved.toString(), saved: usd(saved.toString()) };
+  return {
+    paidNanoUsd: s.paidNanoUsd.toString(),
+    paid: usd(s.paidNanoUsd.toString()),
+    firstListed: against(r.baseline_first_listed_nano_usd, s.firstListedNanoUsd, s.savedVsFirstListedNanoUsd),
+    cheapestIgnoringEnergy: against(r.baseline_cheapest_compute_nano_usd, s.cheapestIgnoringEnergyNanoUsd, s.savedVsCheapestIgnoringEnergyNanoUsd),
+  };
+}
 
 /** The order the matching engine takes, rebuilt from the stored job (for the queue and its retries). */
 export function orderOf(r: JobRow): Order {
@@ -164,6 +213,7 @@ export function jobView(r: JobRow, events?: readonly EventRow[], allocations?: r
     ...(allocations === undefined
       ? {}
       : {
+          savings: savingsView(r, allocations),
           allocations: allocations.map((a) => ({
             id: a.allocation_id,
             providerId: a.provider_id,

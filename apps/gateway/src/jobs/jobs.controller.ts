@@ -90,7 +90,7 @@ export class JobsController {
       this.dataSource.query(
         `SELECT m.allocation_id, m.provider_id, m.offer_id, m.region, m.grid_zone, m.quantity_micro, m.compute_nano_usd, m.energy_nano_usd,
                 m.effective_nano_usd, m.amount_nano_usd, m.fee_nano_usd, m.matched_at,
-                d.status AS run_status, d.reason AS run_reason, d.started_at, d.ended_at
+                d.status AS run_status, d.reason AS run_reason, d.remainder_micro::text AS remainder_micro, d.started_at, d.ended_at
            FROM "${G}".matching_allocations m LEFT JOIN "${G}".dispatch_allocations d USING (allocation_id)
           WHERE m.job_id = $1 ORDER BY m.matched_at, m.allocation_id`,
         [job.job_id],

@@ -50,7 +50,7 @@ export class MarketSnapshot {
       this.dataSource.query(
         `SELECT o.provider_id, o.offer_id, o.instrument, o.region, o.grid_zone, o.valid_until, o.attributes, o.price::text AS price,
                 o.currency, o.energy_kwh_per_unit::text AS energy_kwh_per_unit, o.energy_included,
-                a.effective_nano_usd, a.available_micro, a.valid_until AS ask_valid_until, a.priority
+                a.effective_nano_usd, a.compute_nano_usd AS ask_compute_nano_usd, a.available_micro, a.valid_until AS ask_valid_until, a.priority
            FROM "${V}".market_offers o
            LEFT JOIN "${V}".matching_asks a USING (provider_id, offer_id)
           WHERE o.valid_from <= $1 AND o.valid_until > $1
@@ -87,6 +87,7 @@ export class MarketSnapshot {
             ? undefined
             : {
                 effectiveNanoUsd: BigInt(r.effective_nano_usd),
+                computeNanoUsd: BigInt(r.ask_compute_nano_usd ?? r.effective_nano_usd),
                 availableMicro: BigInt(r.available_micro),
                 validUntil: r.ask_valid_until.getTime(),
                 priority: Number(r.priority),
@@ -125,6 +126,7 @@ interface OfferRow {
   energy_kwh_per_unit: string;
   energy_included: boolean;
   effective_nano_usd: string | null;
+  ask_compute_nano_usd: string | null;
   available_micro: string | null;
   ask_valid_until: Date | null;
   priority: string | null;

@@ -4,7 +4,7 @@ import { formatAtomic, USD_SCALE } from '#pricing';
 import { AppSchema } from '#persistence';
 import { Access, Doc, parseRequest } from '#runtime';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { forwardQuery, instrumentParam, intervalSeconds, ohlcQuery, quotesQuery, tariffHistoryQuery, zoneParam } from './market.queries.js';
+import { depthQuery, forwardQuery, instrumentParam, MAX_DEPTH, intervalSeconds, ohlcQuery, quotesQuery, tariffHistoryQuery, zoneParam } from './market.queries.js';
 
 const V = AppSchema.Gateway;
 
@@ -81,6 +81,71 @@ export class MarketReadController {
     return {
       items: page.map(quoteView),
       nextCursor: rows.length > q.limit && last !== undefined ? encodeCursor([last.effective_nano_usd, last.provider_id, last.offer_id]) : null,
+    };
+  }
+
+  /**
+   * The book's ask ladder for an instrument (and a region): each live ask, cheapest effective
+   * price first, with its compute/energy split, what is left of it, and the running total; and the
+   * depth per region. What the matching engine would fill a bid from, as of now.
+   */
+  @Get('depth')
+  @Doc({
+    tag: 'market',
+    summary: 'Order-book depth: the ask ladder with its compute/energy split',
+    query: depthQuery,
+    responseExample: {
+      instrument: 'gpu:h100',
+      region: null,
+      asOf: '2026-11-27T09:30:00.000Z',
+      asks: [
+        { providerId: 'gpu-east', offerId: 'h100-use1', region: 'us-east-1', gridZone: 'PJM', computeNanoUsd: '2100000000', energyNanoUsd: '48000000', effectiveNanoUsd: '2148000000', effectiveUsd: '2.148', available: '64', cumulative: '64', validUntil: '2026-11-27T10:00:00.000Z' },
+      ],
+      regions: [{ region: 'us-east-1', asks: 3, available: '96', bestEffectiveNanoUsd: '2148000000' }],
+    },
+  })
+  async depth(@Query() raw: unknown) {
+    const q = parseRequest(depthQuery, raw, 'query');
+    const rows: { provider_id: string; offer_id: string; region: string; grid_zone: string; compute_nano_usd: string; energy_nano_usd: string; effective_nano_usd: string; available_micro: string; valid_until: Date }[] =
+      await this.dataSource.query(
+        `SELECT provider_id, offer_id, region, grid_zone, compute_nano_usd::text AS compute_nano_usd, energy_nano_usd::text AS energy_nano_usd,
+                effective_nano_usd::text AS effective_nano_usd, available_micro::text AS available_micro, valid_until
+           FROM "${V}".matching_asks
+          WHERE instrument = $1 AND ($2::text IS NULL OR region = $2) AND available_micro > 0 AND valid_until > now()
+          ORDER BY matching_asks.effective_nano_usd, matching_asks.priority LIMIT 5000`,
+        [q.instrument, q.region ?? null],
+      );
+    let cumulative = 0n;
+    const regions = new Map<string, { asks: number; available: bigint; best: string }>();
+    for (const r of rows) {
+      const g = regions.get(r.region) ?? { asks: 0, available: 0n, best: r.effective_nano_usd };
+      g.asks += 1;
+      g.available += BigInt(r.available_micro);
+      regions.set(r.region, g);
+    }
+    return {
+      instrument: q.instrument,
+      region: q.region ?? null,
+      asOf: new Date().toISOString(),
+      asks: rows.slice(0, MAX_DEPTH).map((r) => {
+        cumulative += BigInt(r.available_micro);
+        return {
+          providerId: r.provider_id,
+          offerId: r.offer_id,
+          region: r.region,
+          gridZone: r.grid_zone,
+          computeNanoUsd: r.compute_nano_usd,
+          energyNanoUsd: r.energy_nano_usd,
+          effectiveNanoUsd: r.effective_nano_usd,
+          effectiveUsd: formatAtomic(BigInt(r.effective_nano_usd), USD_SCALE),
+          available: formatAtomic(BigInt(r.available_micro), 6),
+          cumulative: formatAtomic(cumulative, 6),
+          validUntil: r.valid_until.toISOString(),
+        };
+      }),
+      regions: [...regions.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([region, g]) => ({ region, asks: g.asks, available: formatAtomic(g.available, 6), bestEffectiveNanoUsd: g.best })),
     };
   }
 

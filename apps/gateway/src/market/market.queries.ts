@@ -36,3 +36,7 @@ export const forwardQuery = z.object({ hours: z.coerce.number().int().min(1).max
 
 export const instrumentParam = instrument;
 export const zoneParam = identifier;
+
+/** How many asks one depth answer lists (cheapest first); the totals cover them all. */
+export const MAX_DEPTH = 200;
+export const depthQuery = z.object({ instrument, region: identifier.optional() }).strict();
