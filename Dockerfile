@@ -9,7 +9,7 @@ COPY libs libs
 COPY migrations migrations
 COPY tools tools
 COPY scripts scripts
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production HTTP_HOST=0.0.0.0

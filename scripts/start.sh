@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `npm start`: the whole engine on this machine. Brings up the stack (Kafka, PostgreSQL, Redis),
-# builds, migrates, runs every service, and says where to look. Ctrl-C stops the services
-# gracefully (the broker keeps running; `npm run stack:down` stops it).
+# builds, migrates, runs every service and the living demo (real prices replayed, simulated
+# providers and customers; `npm start -- --no-demo` or SPOTGRID_DEMO=off leaves it out), and says
+# where to look. Ctrl-C stops everything gracefully (the broker keeps running; `npm run stack:down`
+# stops it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -10,11 +12,18 @@ APPS=(gateway market-data matching-engine dispatcher billing)
 declare -A PORT=([gateway]="${GATEWAY_PORT:-3000}" [market-data]="${MARKET_DATA_PORT:-3001}" \
   [matching-engine]="${MATCHING_ENGINE_PORT:-3002}" [dispatcher]="${DISPATCHER_PORT:-3003}" [billing]="${BILLING_PORT:-3004}")
 LOGS="$ROOT/.stack/logs"
+DEMO="${SPOTGRID_DEMO:-on}"
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo) DEMO=off ;;
+    *) echo "[start] unknown option $arg (known: --no-demo)" >&2; exit 64 ;;
+  esac
+done
 
 bash scripts/ensure-deps.sh
 bash scripts/stack.sh up
 echo "[start] building"
-npx tsc -p tsconfig.build.json
+npm run --silent build
 echo "[start] migrating"
 node dist/migrations/cli.js run
 
@@ -51,9 +60,29 @@ for app in "${APPS[@]}"; do
   done
 done
 
+DEMO_LINES="  Demo           off (npm start without --no-demo runs a living market)"
+if [ "$DEMO" != "off" ]; then
+  rm -f .stack/demo.json
+  node --enable-source-maps dist/tools/demo/cli.js >>"$LOGS/demo.log" 2>&1 &
+  pids+=("$!")
+  until [ -s .stack/demo.json ]; do
+    if [ $SECONDS -gt $((deadline + 60)) ]; then echo "[start] the demo did not open its market; its log says:" >&2; tail -20 "$LOGS/demo.log" >&2; stop; fi
+    sleep 0.5
+  done
+  key() { node -e 'console.log(JSON.parse(require("fs").readFileSync(".stack/demo.json","utf8")).keys[process.argv[1]])' "$1"; }
+  DEMO_LINES="  Demo           a living market: real prices replayed, simulated providers and customers (--no-demo: off)
+  Sign in with   customer acme  $(key customer)
+                 provider       $(key provider)
+                 finance        $(key finance)
+                 admin          ${ADMIN_KEY}"
+fi
+
 cat <<TXT
 
   Spotgrid is running.
+
+  Dashboard      http://127.0.0.1:${PORT[gateway]}/  (sign in with an API key; each role sees its own views)
+${DEMO_LINES}
 
   service            url                          ready
   gateway            http://127.0.0.1:${PORT[gateway]}        /ready  /health  /metrics
@@ -80,5 +109,5 @@ cat <<TXT
 TXT
 
 wait -n "${pids[@]}" || true
-echo "[start] a service exited; stopping the others" >&2
+echo "[start] a service (or the demo) exited; stopping the others" >&2
 stop

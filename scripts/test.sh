@@ -13,6 +13,7 @@ export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spo
 mkdir -p artifacts
 
 bash scripts/ensure-deps.sh || exit 1
+bash scripts/ensure-browser.sh || exit 1
 bash scripts/stack.sh up || exit 1
 
 checks_passed=0 checks_failed=0
@@ -31,7 +32,7 @@ reset_test_db() {
     && psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE spotgrid_test"
 }
 
-check "typecheck and build" npx tsc -p tsconfig.json
+check "typecheck and build" bash -c 'npx tsc -p tsconfig.json && npm run --silent build:web'
 check "lint" npx eslint --max-warnings 0 .
 check "OpenAPI document lints clean (redocly)" bash -c 'node dist/tools/openapi/cli.js artifacts/openapi.json && npx redocly lint --config redocly.yaml artifacts/openapi.json'
 check "test database from the migrations" reset_test_db

@@ -16,11 +16,11 @@ jest.setTimeout(300_000);
 type Caller = Role | 'anonymous';
 const CALLERS: readonly Caller[] = ['anonymous', ...ROLES];
 const ADMIN = { authorization: `Bearer ${loadConfig().BOOTSTRAP_ADMIN_KEY ?? ''}` };
-const INFRA = /^\/(health|ready|metrics|docs)(\/|$)/;
+const INFRA = /^\/(health|ready|metrics|docs|app)(\/|$)|^\/$/;
 
 /** A value for each path parameter: well-formed where that matters, naming nothing that exists. */
 function samplePath(route: Route): string {
-  return route.path.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
+  return route.path.replace(/[:*]([A-Za-z0-9_]+)/g, (_, name: string) => {
     if (route.path.startsWith('/v1/jobs')) return randomUUID();
     if (route.path.includes('invoices')) return encodeURIComponent('inv:nobody:2020-01');
     if (name === 'instrument') return 'gpu:h100';
@@ -165,11 +165,11 @@ describe('access control: keys, roles, tenants, limits, audit', () => {
     // Billing's internal routes, with the service token, and the public ones: junk in, no 5xx, nothing changed.
     const others = [
       ...routes.filter((r) => r.app === 'billing' && !INFRA.test(r.route.path)).map((r) => ({ base: billing.url, route: r.route, headers: serviceAuth() })),
-      ...gatewayRoutes.filter((r) => r.policy?.kind === 'public' && r.path.includes(':')).map((route) => ({ base: gateway.url, route, headers: {} })),
+      ...gatewayRoutes.filter((r) => r.policy?.kind === 'public' && /[:*]/.test(r.path)).map((route) => ({ base: gateway.url, route, headers: {} })),
     ];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...others), junk.filter((j) => j.length > 0), bodies, async (target, param, body) => {
-        const path = target.route.path.replace(/:([A-Za-z0-9_]+)/g, () => encodeURIComponent(param));
+        const path = target.route.path.replace(/[:*]([A-Za-z0-9_]+)/g, () => encodeURIComponent(param));
         const status = await call(target.base, target.route.method, `${path}?fz_unknown=1`, { headers: target.headers, ...(target.route.method === 'GET' ? {} : { body }) });
         // Internal routes ignore a query they do not read, and a balance read of any id is a read: no 5xx is the rule here.
         return status < 500;

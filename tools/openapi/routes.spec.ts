@@ -4,8 +4,8 @@ import { allRoutes } from './routes.js';
 
 const routes = allRoutes();
 const name = (r: (typeof routes)[number]) => `${r.app} ${r.route.method} ${r.route.path}`;
-/** Infrastructure every service answers, public and outside the API description. */
-const INFRA = /^\/(health|ready|metrics|docs)(\/|$)/;
+/** Infrastructure and files: probes, metrics, the API description, the dashboard's page and assets. */
+const INFRA = /^\/(health|ready|metrics|docs|app)(\/|$)|^\/$/;
 
 describe('the route table', () => {
   it('finds every service’s routes', () => {
@@ -23,7 +23,7 @@ describe('the route table', () => {
     expect(routes.filter((r) => r.app === 'billing' && !INFRA.test(r.route.path) && r.route.policy?.kind !== 'service').map(name)).toEqual([]);
   });
 
-  it('opens nothing to the public but probes, metrics and the API description', () => {
+  it('opens nothing to the public but probes, metrics, the API description and the dashboard’s files', () => {
     expect(routes.filter((r) => r.route.policy?.kind === 'public' && !INFRA.test(r.route.path)).map(name)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { AccessService } from './access/access.service.js';
 import { AuditInterceptor } from './access/audit.interceptor.js';
 import { RedisRateLimiter } from './access/rate-limiter.js';
 import { BillingClient } from './billing/billing.client.js';
+import { DashboardController } from './dashboard/dashboard.controller.js';
 import { DocsController } from './docs/docs.controller.js';
 import { GATEWAY_CONTROLLERS } from './gateway.routes.js';
 import { FUNDS_CHECK, LedgerFunds } from './jobs/funds.js';
@@ -16,6 +17,7 @@ import { JobIntake } from './jobs/job-intake.service.js';
 import { JobSweeper } from './jobs/job-sweeper.js';
 import { JobWriter } from './jobs/job-writer.js';
 import { MarketSnapshot } from './jobs/market-snapshot.js';
+import { JobStream } from './live/job-stream.service.js';
 import { QuoteStream } from './market/quote-stream.service.js';
 
 export const gatewayService: ServiceDefinition = {
@@ -31,9 +33,10 @@ export const gatewayService: ServiceDefinition = {
     BullModule.forRootAsync({ useFactory: (config: Config) => ({ connection: bullConnectionOf(config), prefix: config.QUEUE_PREFIX }), inject: [CONFIG] }),
     BullModule.registerQueue({ name: QueueName.Matching }),
   ],
-  controllers: [...GATEWAY_CONTROLLERS, DocsController],
+  controllers: [...GATEWAY_CONTROLLERS, DocsController, DashboardController],
   providers: [
     QuoteStream,
+    JobStream,
     MarketSnapshot,
     JobWriter,
     JobIntake,
