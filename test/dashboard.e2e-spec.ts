@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Topic } from '#contracts';
+import { ACCESSIBILITY_PROBLEMS } from './support/a11y.js';
 import { auth, serviceAuth } from './support/auth.js';
 import { count } from './support/db.js';
 import { produce } from './support/kafka.js';
@@ -79,6 +80,8 @@ describe('dashboard: the market on screen, live, for each role', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('$2.0000');
     await page.screenshot({ path: path.join(SHOTS, 'market-depth.png'), fullPage: true });
+    // Readable by everyone: AA contrast for every text, a name for every control.
+    expect(await page.evaluate(ACCESSIBILITY_PROBLEMS)).toEqual([]);
 
     // A new price arrives on the stream: the ladder changes without a reload.
     await publish('1.75');
@@ -106,6 +109,7 @@ describe('dashboard: the market on screen, live, for each role', () => {
     expect(text).toContain('2 / 2');
     expect(text).toContain('$3.5000');
     await page.screenshot({ path: path.join(SHOTS, 'job-completed.png'), fullPage: true });
+    expect(await page.evaluate(ACCESSIBILITY_PROBLEMS)).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -120,6 +124,7 @@ describe('dashboard: the market on screen, live, for each role', () => {
     // Nothing wider than the screen: tables scroll inside their panels.
     expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(SHOTS, 'finance-phone.png'), fullPage: true });
+    expect(await page.evaluate(ACCESSIBILITY_PROBLEMS)).toEqual([]);
 
     // Signing out clears the key: the next page load asks for one again.
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -10,9 +10,11 @@
  *   the simulated dispatcher runs them and billing charges them.
  * - An admin (the bootstrap key) makes the principals and keys; finance tops the customers up.
  *
- * Sign-in keys for the dashboard go to .stack/demo.json (local only). Ctrl-C stops it.
+ * Sign-in keys for the dashboard go to .stack/demo.json (local only; `--keys-file F` elsewhere).
+ * Ctrl-C stops it.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -26,6 +28,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const config = loadConfig();
 const GATEWAY = `http://127.0.0.1:${config.GATEWAY_PORT}`;
 const log = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
+const { values: args } = parseArgs({ options: { 'keys-file': { type: 'string' } } });
+const KEYS_FILE = path.resolve(args['keys-file'] ?? path.join(ROOT, '.stack', 'demo.json'));
 
 /** How much faster than history the AWS spot prices replay. */
 const SPOT_SPEED = 1_000;
@@ -215,8 +219,8 @@ async function main(): Promise<void> {
   await feed.ticks(snapshot);
   const provider = snapshot[0]?.providerId ?? 'aws';
   const keys = { admin, finance, customer: customers.get('acme'), provider: await principal(admin, provider, 'provider', `${provider} (demo provider)`) };
-  mkdirSync(path.join(ROOT, '.stack'), { recursive: true });
-  writeFileSync(path.join(ROOT, '.stack', 'demo.json'), `${JSON.stringify({ dashboard: `${GATEWAY}/`, keys, provider, customer: 'acme' }, null, 2)}\n`);
+  mkdirSync(path.dirname(KEYS_FILE), { recursive: true });
+  writeFileSync(KEYS_FILE, `${JSON.stringify({ dashboard: `${GATEWAY}/`, keys, provider, customer: 'acme' }, null, 2)}\n`);
   log(`market open: ${snapshot.length} GPU offers in ${zones.length} zones, AWS spot replaying at ${SPOT_SPEED}×, ${CUSTOMERS.length} customers`);
 
   let stopped = false;

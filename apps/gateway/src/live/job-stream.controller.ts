@@ -1,14 +1,12 @@
 import { Controller, Query, Sse, type MessageEvent } from '@nestjs/common';
-import { filter, interval, map, merge, type Observable, finalize } from 'rxjs';
+import { filter, finalize, map, merge, type Observable } from 'rxjs';
 import { z } from 'zod';
 import { identifier } from '#contracts';
-import { Access, CurrentPrincipal, Doc, parseRequest, ProblemException, type Principal } from '#runtime';
+import { Access, CurrentPrincipal, Doc, parseRequest, type Principal } from '#runtime';
 import { tenantFilter } from '../access/tenancy.js';
 import { JobStream } from './job-stream.service.js';
+import { keepalive$, StreamSlots } from './stream-slots.js';
 
-/** Open job streams one gateway instance serves; past it, clients get 503 and retry elsewhere. */
-const MAX_STREAMS = 1_000;
-const KEEPALIVE_MS = 15_000;
 const jobStreamQuery = z.object({ customer: identifier.optional() }).strict();
 
 /**
@@ -17,7 +15,7 @@ const jobStreamQuery = z.object({ customer: identifier.optional() }).strict();
  */
 @Controller('v1/stream')
 export class JobStreamController {
-  private open = 0;
+  private readonly slots = new StreamSlots();
 
   constructor(private readonly stream: JobStream) {}
 
@@ -36,13 +34,11 @@ export class JobStreamController {
   jobs(@Query() raw: unknown, @CurrentPrincipal() who: Principal): Observable<MessageEvent> {
     const q = parseRequest(jobStreamQuery, raw, 'query');
     const customer = tenantFilter(who, q.customer, 'customer');
-    if (this.open >= MAX_STREAMS) throw new ProblemException({ title: 'too many streams', status: 503, detail: `this instance serves ${MAX_STREAMS} streams at most` });
-    this.open += 1;
+    const release = this.slots.take();
     const steps = this.stream.changes.pipe(
       filter((e) => customer === undefined || e.customerId === customer),
       map((e) => ({ type: 'job', id: e.eventId, data: e }) as MessageEvent),
     );
-    const keepalive = interval(KEEPALIVE_MS).pipe(map(() => ({ type: 'keepalive', data: {} }) as MessageEvent));
-    return merge(steps, keepalive).pipe(finalize(() => (this.open -= 1)));
+    return merge(steps, keepalive$).pipe(finalize(release));
   }
 }

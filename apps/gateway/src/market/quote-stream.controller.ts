@@ -1,17 +1,15 @@
 import { Controller, Query, Sse, type MessageEvent } from '@nestjs/common';
-import { concat, filter, from, interval, map, merge, Observable, finalize, defer } from 'rxjs';
+import { concat, defer, filter, finalize, from, map, merge, type Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { identifier, instrument, type Quote } from '#contracts';
 import { formatAtomic, USD_SCALE } from '#pricing';
 import { AppSchema } from '#persistence';
-import { Access, Doc, parseRequest, ProblemException } from '#runtime';
+import { Access, Doc, parseRequest } from '#runtime';
+import { keepalive$, StreamSlots } from '../live/stream-slots.js';
 import { quoteView } from './market-read.controller.js';
 import { QuoteStream } from './quote-stream.service.js';
 
-/** Open streams one gateway instance serves; past it, clients get 503 and retry elsewhere. */
-const MAX_STREAMS = 1_000;
-const KEEPALIVE_MS = 15_000;
 
 const streamQuery = z.object({ instrument, region: identifier.optional() }).strict();
 
@@ -22,7 +20,7 @@ const streamQuery = z.object({ instrument, region: identifier.optional() }).stri
  */
 @Controller('v1/stream')
 export class QuoteStreamController {
-  private open = 0;
+  private readonly slots = new StreamSlots();
 
   constructor(
     private readonly stream: QuoteStream,
@@ -44,8 +42,7 @@ export class QuoteStreamController {
   })
   quotes(@Query() raw: unknown): Observable<MessageEvent> {
     const q = parseRequest(streamQuery, raw, 'query');
-    if (this.open >= MAX_STREAMS) throw new ProblemException({ title: 'too many streams', status: 503, detail: `this instance serves ${MAX_STREAMS} streams at most` });
-    this.open += 1;
+    const release = this.slots.take();
     const snapshot = defer(() =>
       from(
         this.dataSource.query(
@@ -59,7 +56,6 @@ export class QuoteStreamController {
       filter((quote: Quote) => quote.instrument === q.instrument && (q.region === undefined || quote.region === q.region)),
       map((quote) => ({ type: 'quote', id: `${quote.providerId}/${quote.offerId}/${quote.asOf}`, data: { ...quote, effectiveUsd: formatAtomic(BigInt(quote.effectiveNanoUsd), USD_SCALE) } }) as MessageEvent),
     );
-    const keepalive = interval(KEEPALIVE_MS).pipe(map(() => ({ type: 'keepalive', data: {} }) as MessageEvent));
-    return concat(snapshot, merge(live, keepalive)).pipe(finalize(() => (this.open -= 1)));
+    return concat(snapshot, merge(live, keepalive$)).pipe(finalize(release));
   }
 }
