@@ -113,6 +113,29 @@ describe('gateway: the HTTP feed, market reads and the quote stream', () => {
       { region: 'us-east-1', currency: 'USD', start: at(60), open: '3.00', high: '3.00', low: '3.00', close: '3.00', ticks: 1 },
     ]);
     expect((await get(`/v1/instruments/${instrument}/ohlc?from=${at(0)}&to=${at(0)}`)).status).toBe(400);
+
+    // The best effective price over the same hour, recomputed from the ticks and the zone's tariff:
+    // the compute price plus 0.7 kWh × the slot in force (0.10 $/kWh, then 0.20 from 11:00).
+    const zone = `zone-${provider}`;
+    const tariff = { zone, kind: 'day-ahead', currency: 'USD', unit: 'kWh', seq: 1, publishedAt: at(0), slots: [{ start: at(0), end: at(60), price: '0.10' }, { start: at(60), end: at(120), price: '0.20' }] };
+    await produce(Topic.EnergyTariffs, [{ key: zone, value: JSON.stringify(tariff) }]);
+    for (const [i, [minute, price]] of prices.entries()) {
+      const body = JSON.stringify(tick(provider, 10 + i, { instrument, price, gridZone: zone, energyIncluded: false, validFrom: at(minute), validUntil: at(minute + 15), publishedAt: at(minute) }));
+      expect((await post(body, key)).status).toBe(202);
+    }
+    const history = await waitFor('the effective history', async () => {
+      const h = await get(`/v1/instruments/${instrument}/effective?from=${at(0)}&to=${at(75)}&interval=15m`);
+      const points = h.body['points'] as { at: string; effectiveUsd: string; energyNanoUsd: string }[] | undefined;
+      return points?.length === 5 && points.every((p) => p.energyNanoUsd !== '0') ? points : undefined;
+    });
+    expect(history.map((p) => [p.at, p.effectiveUsd])).toEqual([
+      [at(0), '2.07'],
+      [at(15), '2.57'],
+      [at(30), '1.57'],
+      [at(45), '2.17'],
+      [at(60), '3.14'],
+    ]);
+    expect((await get(`/v1/instruments/${instrument}/effective?from=${at(0)}&to=${at(60 * 24 * 30)}&interval=1m`)).status).toBe(400);
     expect((await get(`/v1/instruments/${instrument}/ohlc?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`)).status).toBe(400);
     expect((await get(`/v1/instruments/${instrument}/ohlc?from=${at(0)}&to=${at(60)}&interval=7m`)).status).toBe(400);
   });

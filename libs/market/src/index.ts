@@ -9,3 +9,4 @@ export * from './pre-trade.js';
 export * from './job-request.js';
 export * from './convert.js';
 export * from './savings.js';
+export * from './history.js';

@@ -1,10 +1,11 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { bestEffectiveHistory, type OfferState } from '#market';
 import { formatAtomic, USD_SCALE } from '#pricing';
 import { AppSchema } from '#persistence';
 import { Access, Doc, parseRequest } from '#runtime';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { depthQuery, forwardQuery, instrumentParam, MAX_DEPTH, intervalSeconds, ohlcQuery, quotesQuery, tariffHistoryQuery, zoneParam } from './market.queries.js';
+import { depthQuery, effectiveHistoryQuery, forwardQuery, instrumentParam, MAX_DEPTH, intervalSeconds, ohlcQuery, quotesQuery, tariffHistoryQuery, zoneParam } from './market.queries.js';
 
 const V = AppSchema.Gateway;
 
@@ -172,6 +173,100 @@ export class MarketReadController {
       from: q.from.toISOString(),
       to: q.to.toISOString(),
       series: rows.map((r) => ({ region: r.region, currency: r.currency.trim(), start: r.bucket.toISOString(), open: r.open, high: r.high, low: r.low, close: r.close, ticks: r.ticks })),
+    };
+  }
+
+  /**
+   * The best effective price over time, recomputed from the stored ticks, tariffs and FX rates
+   * by the live quoting rule (quotes themselves are kept current only, not as history).
+   */
+  @Get('instruments/:instrument/effective')
+  @Doc({
+    tag: 'market',
+    summary: 'The best effective price over time, with its compute/energy split',
+    params: { instrument: instrumentParam },
+    query: effectiveHistoryQuery,
+    responseExample: {
+      instrument: 'gpu:h100',
+      interval: '5m',
+      points: [{ at: '2026-11-27T09:00:00.000Z', providerId: 'gpu-east', offerId: 'h100-use1', region: 'us-east-1', computeNanoUsd: '2100000000', energyNanoUsd: '48000000', effectiveNanoUsd: '2148000000', effectiveUsd: '2.148' }],
+    },
+  })
+  async effective(@Param('instrument') instrumentRaw: string, @Query() raw: unknown) {
+    const instrument = parseRequest(instrumentParam, instrumentRaw, 'path');
+    const q = parseRequest(effectiveHistoryQuery, raw, 'query');
+    const step = intervalSeconds(q.interval) * 1_000;
+    const ticks: { provider_id: string; offer_id: string; seq: string; region: string; grid_zone: string; price: string; currency: string; energy_kwh_per_unit: string; energy_included: boolean; capacity: string; valid_from: Date; valid_until: Date }[] =
+      await this.dataSource.query(
+        `SELECT provider_id, offer_id, seq, region, grid_zone, price::text AS price, currency, energy_kwh_per_unit::text AS energy_kwh_per_unit, energy_included,
+                capacity::text AS capacity, valid_from, valid_until
+           FROM "${V}".market_ticks
+          WHERE instrument = $1 AND valid_from < $3 AND valid_until > $2 AND ($4::text IS NULL OR region = $4)
+          ORDER BY valid_from LIMIT 20000`,
+        [instrument, q.from, q.to, q.region ?? null],
+      );
+    const zones = [...new Set(ticks.filter((t) => !t.energy_included).map((t) => t.grid_zone))];
+    const [slots, fx]: [{ zone: string; kind: string; slot_start: Date; slot_end: Date; price: string; currency: string; unit: 'kWh' | 'MWh'; seq: string }[], { base: string; quote: string; rate: string; as_of: Date }[]] =
+      await Promise.all([
+        zones.length === 0
+          ? []
+          : this.dataSource.query(
+              `SELECT zone, kind, slot_start, slot_end, price::text AS price, currency, unit, seq FROM "${V}".market_tariff_slots
+                WHERE zone = ANY($1) AND slot_end > $2 AND slot_start < $3 LIMIT 50000`,
+              [zones, q.from, q.to],
+            ),
+        // The rate in force when the window opens, and every one published during it.
+        this.dataSource.query(
+          `(SELECT DISTINCT ON (base, quote) base, quote, rate::text AS rate, as_of FROM "${V}".market_fx_rates WHERE as_of <= $1 ORDER BY base, quote, as_of DESC)
+           UNION ALL
+           (SELECT base, quote, rate::text AS rate, as_of FROM "${V}".market_fx_rates WHERE as_of > $1 AND as_of < $2 ORDER BY as_of LIMIT 10000)`,
+          [q.from, q.to],
+        ),
+      ]);
+    const offers: OfferState[] = ticks.map((t) => ({
+      providerId: t.provider_id,
+      offerId: t.offer_id,
+      lastSeq: Number(t.seq),
+      instrument,
+      region: t.region,
+      gridZone: t.grid_zone,
+      price: t.price,
+      currency: t.currency.trim(),
+      energyKwhPerUnit: t.energy_kwh_per_unit,
+      energyIncluded: t.energy_included,
+      capacity: t.capacity,
+      validFrom: t.valid_from,
+      validUntil: t.valid_until,
+      // Pricing never reads the attributes; the tick history does not keep them.
+      attributes: { tier: 'spot', interruptible: false, dataPolicy: 'no-retention', hardware: 'n/a' },
+    }));
+    const at: number[] = [];
+    for (let t = Math.ceil(q.from.getTime() / step) * step; t < q.to.getTime(); t += step) at.push(t);
+    const points = bestEffectiveHistory(
+      offers,
+      slots.map((s) => ({ zone: s.zone, kind: s.kind, start: s.slot_start.getTime(), end: s.slot_end.getTime(), price: s.price, currency: s.currency.trim(), unit: s.unit, seq: Number(s.seq) })),
+      fx.map((r) => ({ base: r.base.trim(), quote: r.quote.trim(), rate: r.rate, asOf: r.as_of })),
+      at,
+    );
+    return {
+      instrument,
+      interval: q.interval,
+      points: points.flatMap((p) =>
+        p === undefined
+          ? []
+          : [
+              {
+                at: new Date(p.at).toISOString(),
+                providerId: p.providerId,
+                offerId: p.offerId,
+                region: p.region,
+                computeNanoUsd: p.computeNanoUsd.toString(),
+                energyNanoUsd: p.energyNanoUsd.toString(),
+                effectiveNanoUsd: p.effectiveNanoUsd.toString(),
+                effectiveUsd: formatAtomic(p.effectiveNanoUsd, USD_SCALE),
+              },
+            ],
+      ),
     };
   }
 

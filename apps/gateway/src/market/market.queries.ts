@@ -40,3 +40,14 @@ export const zoneParam = identifier;
 /** How many asks one depth answer lists (cheapest first); the totals cover them all. */
 export const MAX_DEPTH = 200;
 export const depthQuery = z.object({ instrument, region: identifier.optional() }).strict();
+
+/** Most instants one effective-price history answers (each prices every offer in force). */
+export const MAX_HISTORY_POINTS = 1_000;
+export const effectiveHistoryQuery = z
+  .object({ from: instant, to: instant, region: identifier.optional(), interval: z.enum(Object.keys(INTERVALS) as [Interval, ...Interval[]]).default('5m') })
+  .strict()
+  .superRefine(checkRange)
+  .refine((q) => (q.to.getTime() - q.from.getTime()) / 1_000 / INTERVALS[q.interval] <= MAX_HISTORY_POINTS, {
+    message: `more than ${MAX_HISTORY_POINTS} points: use a longer interval or a shorter range`,
+    path: ['interval'],
+  });

@@ -26,8 +26,8 @@ interface Depth {
   regions: { region: string; asks: number; available: string; bestEffectiveNanoUsd: string }[];
   asOf: string;
 }
-interface Ohlc {
-  series: { region: string; start: string; close: string; currency: string }[];
+interface EffectiveHistory {
+  points: { at: string; computeNanoUsd: string; effectiveNanoUsd: string }[];
 }
 interface Slot {
   start: string;
@@ -62,9 +62,9 @@ export const marketView: View = {
     const regionSelect = h('select', { id: 'region', name: 'region' });
     const depthBox = h('div', { id: 'depth-table', 'aria-live': 'polite', 'aria-busy': 'true' });
     const regionsBox = h('div', { id: 'depth-regions' });
-    const priceChart = new TimeChart('Best effective price (energy included) and the published compute price', [
-      { label: 'best effective, live', color: '#0b6e4f' },
-      { label: 'published compute (5-min close)', color: '#5e4fa2' },
+    const priceChart = new TimeChart('Best effective price (energy included) and its compute part, last 24 hours and live', [
+      { label: 'best effective', color: '#0b6e4f' },
+      { label: 'its compute part', color: '#5e4fa2' },
     ], 'USD / unit');
     const tariffChart = new TimeChart('Energy tariff of the best ask’s grid zone', [{ label: 'tariff', color: '#b4531a', stepped: true }], 'price');
     const tariffZone = h('p', { class: 'muted' });
@@ -86,17 +86,17 @@ export const marketView: View = {
     );
 
     let instruments: Instrument[] = [];
-    let live: { t: number[]; best: (number | null)[] } = { t: [], best: [] };
-    let history: { t: number; close: number }[] = [];
+    let live: { t: number[]; best: (number | null)[]; compute: (number | null)[] } = { t: [], best: [], compute: [] };
+    let history: { t: number; best: number; compute: number }[] = [];
     let streamAbort: AbortController | undefined;
     let zone: string | undefined;
 
     const drawPrices = () => {
-      const xs = [...new Set([...history.map((p) => p.t), ...live.t])].sort((a, b) => a - b);
-      const hist = new Map(history.map((p) => [p.t, p.close]));
-      const best = new Map(live.t.map((t, i) => [t, live.best[i] ?? null]));
-      const last = live.best.at(-1);
-      priceChart.set(xs, [xs.map((x) => best.get(x) ?? null), xs.map((x) => hist.get(x) ?? null)], last === undefined || last === null ? 'No live price yet.' : `Best effective price now: $${last.toFixed(4)} per unit.`);
+      // History (recomputed from ticks, tariffs and rates), then what the live depth said since.
+      const since = history.at(-1)?.t ?? 0;
+      const points = [...history.map((p) => [p.t, p.best, p.compute] as const), ...live.t.map((t, i) => [t, live.best[i] ?? null, live.compute[i] ?? null] as const).filter(([t]) => t > since)];
+      const last = points.at(-1)?.[1];
+      priceChart.set(points.map((p) => p[0]), [points.map((p) => p[1]), points.map((p) => p[2])], last === undefined || last === null ? 'No price yet.' : `Best effective price now: $${last.toFixed(4)} per unit.`);
     };
 
     const loadDepth = async () => {
@@ -128,7 +128,8 @@ export const marketView: View = {
       const best = depth.asks[0];
       live.t.push(Math.floor(Date.now() / 1_000));
       live.best.push(best === undefined ? null : nanoToNumber(best.effectiveNanoUsd));
-      if (live.t.length > 2_000) live = { t: live.t.slice(-1_000), best: live.best.slice(-1_000) };
+      live.compute.push(best === undefined ? null : nanoToNumber(best.computeNanoUsd));
+      if (live.t.length > 2_000) live = { t: live.t.slice(-1_000), best: live.best.slice(-1_000), compute: live.compute.slice(-1_000) };
       drawPrices();
       if (best !== undefined && best.gridZone !== zone) {
         zone = best.gridZone;
@@ -141,15 +142,8 @@ export const marketView: View = {
       const to = new Date(Date.now() + 60_000);
       const from = new Date(to.getTime() - 24 * HOUR);
       const region = regionSelect.value;
-      const ohlc = await get<Ohlc>(`/v1/instruments/${encodeURIComponent(instrument)}/ohlc?from=${from.toISOString()}&to=${to.toISOString()}&interval=5m${region === '' ? '' : `&region=${encodeURIComponent(region)}`}`);
-      // One line: the lowest close across regions per bucket (USD series only; others are not comparable).
-      const byT = new Map<number, number>();
-      for (const s of ohlc.series.filter((p) => p.currency === 'USD')) {
-        const t = Math.floor(Date.parse(s.start) / 1_000);
-        const v = Number(s.close);
-        byT.set(t, Math.min(v, byT.get(t) ?? Number.POSITIVE_INFINITY));
-      }
-      history = [...byT.entries()].map(([t, close]) => ({ t, close }));
+      const h = await get<EffectiveHistory>(`/v1/instruments/${encodeURIComponent(instrument)}/effective?from=${from.toISOString()}&to=${to.toISOString()}&interval=5m${region === '' ? '' : `&region=${encodeURIComponent(region)}`}`);
+      history = h.points.map((p) => ({ t: Math.floor(Date.parse(p.at) / 1_000), best: nanoToNumber(p.effectiveNanoUsd), compute: nanoToNumber(p.computeNanoUsd) }));
       drawPrices();
     };
 
@@ -171,7 +165,7 @@ export const marketView: View = {
     const select = (instrument: string) => {
       const inst = instruments.find((i) => i.instrument === instrument);
       replace(regionSelect, h('option', { value: '' }, 'All regions'), ...(inst?.regions ?? []).map((r) => h('option', { value: r }, r)));
-      live = { t: [], best: [] };
+      live = { t: [], best: [], compute: [] };
       history = [];
       zone = undefined;
       streamAbort?.abort();
@@ -184,7 +178,7 @@ export const marketView: View = {
 
     instrumentSelect.addEventListener('change', () => select(instrumentSelect.value));
     regionSelect.addEventListener('change', () => {
-      live = { t: [], best: [] };
+      live = { t: [], best: [], compute: [] };
       void loadDepth().catch(() => undefined);
       void loadHistory(instrumentSelect.value).catch(() => undefined);
     });
