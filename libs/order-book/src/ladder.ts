@@ -9,6 +9,8 @@ export interface Node<T> {
   /** Arrival order: the time in price-time priority. */
   readonly seq: number;
   readonly price: bigint;
+  /** The price as the level's key (see `levelKey`). */
+  readonly key: number;
   prev: Node<T> | undefined;
   next: Node<T> | undefined;
   level: Level<T> | undefined;
@@ -21,13 +23,23 @@ export interface Level<T> {
 }
 
 /**
+ * A price as a level key: a double, exact for prices below 2^53 nano-USD ($9M per unit). Above
+ * that (a bid "without limit"), every price shares the top level: time priority among them.
+ * Doubles hash and compare several times faster than bigints, on the path of every order.
+ */
+export function levelKey(price: bigint): number {
+  return price <= MAX_KEY && price >= -MAX_KEY ? Number(price) : price > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER;
+}
+const MAX_KEY = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
  * Price levels, each a FIFO linked list, with the best price on a heap. Insert is O(log levels)
  * for a new price and O(1) otherwise; remove is O(1) (an empty level leaves the heap lazily);
  * the best order is O(1) amortised. `direction` 1 puts the lowest price first (asks), -1 the
  * highest (bids, stored negated on the heap).
  */
 export class Ladder<T> {
-  private readonly levels = new Map<bigint, Level<T>>();
+  private readonly levels = new Map<number, Level<T>>();
   private readonly heap = new PriceHeap();
   private live = 0;
 
@@ -38,13 +50,14 @@ export class Ladder<T> {
   }
 
   insert(order: T, price: bigint, quantity: bigint, seq: number): Node<T> {
-    let level = this.levels.get(price);
+    const key = levelKey(price);
+    let level = this.levels.get(key);
     if (level === undefined) {
       level = { head: undefined, tail: undefined, count: 0 };
-      this.levels.set(price, level);
-      this.heap.push(this.direction === 1 ? price : -price);
+      this.levels.set(key, level);
+      this.heap.push(this.direction === 1 ? key : -key);
     }
-    const node: Node<T> = { order, remaining: quantity, seq, price, prev: level.tail, next: undefined, level };
+    const node: Node<T> = { order, remaining: quantity, seq, price, key, prev: level.tail, next: undefined, level };
     if (level.tail === undefined) level.head = node;
     else level.tail.next = node;
     level.tail = node;
@@ -65,7 +78,7 @@ export class Ladder<T> {
     node.next = undefined;
     level.count -= 1;
     this.live -= 1;
-    if (level.count === 0) this.levels.delete(node.price); // the heap forgets it when it surfaces
+    if (level.count === 0) this.levels.delete(node.key); // the heap forgets it when it surfaces
   }
 
   /** The first order in priority, or undefined. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { levelKey } from './ladder.js';
 import { OrderBook } from './order-book.js';
 import { ReferenceBook } from './reference.js';
 import type { Ask, Bid, Constraints } from './types.js';
@@ -143,5 +144,14 @@ describe('OrderBook', () => {
         }),
       );
     });
+  });
+});
+
+describe('level keys', () => {
+  it('are exact prices below 2^53 nano-USD, and one top level above (time priority among "no limit" bids)', () => {
+    expect(levelKey(2_148_000_000n)).toBe(2_148_000_000);
+    expect(levelKey(2n ** 53n - 1n)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(levelKey(2n ** 62n)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(levelKey(-(2n ** 62n))).toBe(-Number.MAX_SAFE_INTEGER);
   });
 });

@@ -15,6 +15,9 @@ export function eligible(ask: Ask, c: Constraints, now: number): boolean {
 
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
+/** What most operations return: no fills, without allocating an array for it. */
+const NO_FILLS: readonly Fill[] = Object.freeze([]);
+
 /**
  * One instrument's book. Asks (offers) rest per region by price then time; bids (jobs) that
  * could not fill rest by limit (highest first) then time, and are matched again whenever an ask
@@ -45,7 +48,7 @@ export class OrderBook {
    * keeps its place in time; any other change (price, more quantity, region) goes to the back.
    * Returns the fills of resting bids that the new or better ask made possible.
    */
-  upsertAsk(ask: Ask, now: number): Fill[] {
+  upsertAsk(ask: Ask, now: number): readonly Fill[] {
     const existing = this.asks.get(ask.id);
     if (existing !== undefined) {
       const old = existing.order;
@@ -53,11 +56,11 @@ export class OrderBook {
         // Same place in line: only the quantity (and the details that do not rank) change.
         existing.order = ask;
         existing.remaining = ask.quantity;
-        return [];
+        return NO_FILLS;
       }
       this.removeAsk(existing);
     }
-    if (ask.quantity <= 0n) return [];
+    if (ask.quantity <= 0n) return NO_FILLS;
     let ladder = this.regions.get(ask.region);
     if (ladder === undefined) {
       ladder = new Ladder<Ask>(1);
@@ -152,10 +155,10 @@ export class OrderBook {
   }
 
   /** Resting bids that a new ask at `price` may serve, best first, matched again. */
-  private rematch(price: bigint, now: number): Fill[] {
-    if (this.bids.size === 0) return [];
+  private rematch(price: bigint, now: number): readonly Fill[] {
+    if (this.bids.size === 0) return NO_FILLS;
     const best = this.bids.best();
-    if (best === undefined || best.price < price) return [];
+    if (best === undefined || best.price < price) return NO_FILLS;
     const fills: Fill[] = [];
     for (const node of this.bids.walk()) {
       if (node.price < price) break; // limits only fall from here on

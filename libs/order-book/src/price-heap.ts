@@ -1,25 +1,25 @@
 /**
- * A binary min-heap of distinct bigint keys. Removal is lazy: a key whose level emptied stays
+ * A binary min-heap of distinct numeric keys (prices as doubles: exact below 2^53; see Ladder). Removal is lazy: a key whose level emptied stays
  * until it reaches the top, so cancelling an order never touches the heap (O(1) cancel).
  */
 export class PriceHeap {
-  private readonly items: bigint[] = [];
+  private readonly items: number[] = [];
 
   get size(): number {
     return this.items.length;
   }
 
-  peek(): bigint | undefined {
+  peek(): number | undefined {
     return this.items[0];
   }
 
-  push(key: bigint): void {
+  push(key: number): void {
     const items = this.items;
     let i = items.length;
     items.push(key);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = items[parent] as bigint;
+      const p = items[parent] as number;
       if (p <= key) break;
       items[i] = p;
       i = parent;
@@ -27,7 +27,7 @@ export class PriceHeap {
     items[i] = key;
   }
 
-  pop(): bigint | undefined {
+  pop(): number | undefined {
     const items = this.items;
     const top = items[0];
     const last = items.pop();
@@ -38,9 +38,9 @@ export class PriceHeap {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && (items[r] as bigint) < (items[l] as bigint) ? r : l;
-      if ((items[c] as bigint) >= last) break;
-      items[i] = items[c] as bigint;
+      const c = r < n && (items[r] as number) < (items[l] as number) ? r : l;
+      if ((items[c] as number) >= last) break;
+      items[i] = items[c] as number;
       i = c;
     }
     items[i] = last;
@@ -52,11 +52,11 @@ export class PriceHeap {
    * (a node's children become candidates when it is taken), so the k smallest cost O(k log k),
    * not a sort of the whole heap. The heap must not change during the walk.
    */
-  *ascending(): Generator<bigint> {
+  *ascending(): Generator<number> {
     const items = this.items;
     if (items.length === 0) return;
     const frontier: number[] = [0];
-    const key = (i: number) => items[i] as bigint;
+    const key = (i: number) => items[i] as number;
     while (frontier.length > 0) {
       // Pop the frontier's smallest index (a tiny heap of indices ordered by their keys).
       const top = frontier[0] as number;
