@@ -52,7 +52,7 @@ const notFound = (what: string) => new ProblemException({ title: 'not found', st
  */
 @Injectable()
 export class AccessService implements PrincipalResolver, OnApplicationBootstrap {
-  private readonly cache = new Map<string, { principal: Principal; token: string; until: number }>();
+  private readonly cache = new Map<string, { principal: Principal; digest: Buffer; until: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -81,7 +81,8 @@ export class AccessService implements PrincipalResolver, OnApplicationBootstrap 
     if (keyId === undefined) return undefined;
     const now = Date.now();
     const hit = this.cache.get(keyId);
-    if (hit !== undefined && hit.until > now && hit.token === token) return hit.principal;
+    // The cached digest is compared in constant time too: a remembered key is no timing oracle.
+    if (hit !== undefined && hit.until > now && digestMatches(token, hit.digest)) return hit.principal;
     const rows: { principal_id: string; role: Role; digest: Buffer }[] = await this.dataSource.query(
       `SELECT p.principal_id, p.role, k.digest FROM "${G}".api_keys k JOIN "${G}".principals p USING (principal_id)
         WHERE k.key_id = $1 AND (k.revoked_at IS NULL OR k.revoked_at > now()) AND p.disabled_at IS NULL`,
@@ -91,7 +92,7 @@ export class AccessService implements PrincipalResolver, OnApplicationBootstrap 
     if (row === undefined || !digestMatches(token, row.digest)) return undefined;
     const principal: Principal = { id: row.principal_id, role: row.role, keyId };
     if (this.cache.size >= AUTH_CACHE_MAX) this.cache.clear();
-    this.cache.set(keyId, { principal, token, until: now + AUTH_CACHE_MS });
+    this.cache.set(keyId, { principal, digest: row.digest, until: now + AUTH_CACHE_MS });
     return principal;
   }
 

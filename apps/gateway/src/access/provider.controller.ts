@@ -2,9 +2,9 @@ import { Body, Controller, Delete, Get, Param, Post, Query, Req } from '@nestjs/
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { AppSchema } from '#persistence';
-import { formatAtomic, USD_SCALE } from '#pricing';
 import { Access, Audited, CurrentPrincipal, Doc, parseRequest, type Principal } from '#runtime';
 import { decodeCursor, encodeCursor } from '../market/cursor.js';
+import { priceSplitView } from '../market/market-read.controller.js';
 import { AccessService } from './access.service.js';
 import { keyIdParam, rotateBody } from './access.request.js';
 import type { AuditedRequest } from './audit.interceptor.js';
@@ -12,7 +12,6 @@ import { EXAMPLE_FEED_KEY } from './examples.js';
 
 const G = AppSchema.Gateway;
 const allocationsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), cursor: z.string().max(200).optional() }).strict();
-const usd = (nano: string) => formatAtomic(BigInt(nano), USD_SCALE);
 
 /** A provider's own side of the market: its offers, the work it was allocated, and its feed keys. */
 @Controller('v1/provider')
@@ -68,9 +67,9 @@ export class ProviderController {
         validFrom: r.valid_from.toISOString(),
         validUntil: r.valid_until.toISOString(),
         quote:
-          r.effective_nano_usd === null
+          r.effective_nano_usd === null || r.compute_nano_usd === null || r.energy_nano_usd === null
             ? null
-            : { computeNanoUsd: r.compute_nano_usd, energyNanoUsd: r.energy_nano_usd, effectiveNanoUsd: r.effective_nano_usd, effectiveUsd: usd(r.effective_nano_usd) },
+            : priceSplitView({ compute_nano_usd: r.compute_nano_usd, energy_nano_usd: r.energy_nano_usd, effective_nano_usd: r.effective_nano_usd }),
       })),
     };
   }

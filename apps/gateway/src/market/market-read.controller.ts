@@ -23,6 +23,17 @@ interface QuoteRow {
   as_of: Date;
 }
 
+/** A price as every market answer gives it: the compute/energy split in nano-USD, and the total in USD too. */
+export function priceSplitView(r: { compute_nano_usd: string; energy_nano_usd: string; effective_nano_usd: string }) {
+  return {
+    computeNanoUsd: r.compute_nano_usd,
+    energyNanoUsd: r.energy_nano_usd,
+    effectiveNanoUsd: r.effective_nano_usd,
+    // The same amount as a USD decimal string, for people; the nano fields are for programs.
+    effectiveUsd: formatAtomic(BigInt(r.effective_nano_usd), USD_SCALE),
+  };
+}
+
 export function quoteView(r: QuoteRow) {
   return {
     providerId: r.provider_id,
@@ -30,11 +41,7 @@ export function quoteView(r: QuoteRow) {
     instrument: r.instrument,
     region: r.region,
     gridZone: r.grid_zone,
-    computeNanoUsd: r.compute_nano_usd,
-    energyNanoUsd: r.energy_nano_usd,
-    effectiveNanoUsd: r.effective_nano_usd,
-    // The same amount as a USD decimal string, for people; the nano fields are for programs.
-    effectiveUsd: formatAtomic(BigInt(r.effective_nano_usd), USD_SCALE),
+    ...priceSplitView(r),
     capacity: r.capacity,
     validUntil: r.valid_until.toISOString(),
     asOf: r.as_of.toISOString(),
@@ -135,10 +142,7 @@ export class MarketReadController {
           offerId: r.offer_id,
           region: r.region,
           gridZone: r.grid_zone,
-          computeNanoUsd: r.compute_nano_usd,
-          energyNanoUsd: r.energy_nano_usd,
-          effectiveNanoUsd: r.effective_nano_usd,
-          effectiveUsd: formatAtomic(BigInt(r.effective_nano_usd), USD_SCALE),
+          ...priceSplitView(r),
           available: formatAtomic(BigInt(r.available_micro), 6),
           cumulative: formatAtomic(cumulative, 6),
           validUntil: r.valid_until.toISOString(),
