@@ -56,7 +56,8 @@ export class TimeChart {
               label: s.label,
               stroke: s.color,
               width: 2,
-              spanGaps: true,
+              // A gap in the data (nothing in force, or the page was closed) stays a gap.
+              spanGaps: false,
               ...(s.stepped === true ? { paths: uPlot.paths.stepped?.({ align: 1 }) } : {}),
             })),
           ],

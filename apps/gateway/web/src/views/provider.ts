@@ -76,7 +76,7 @@ export const providerView: View = {
             { label: 'Offer', cell: (x) => x.offerId },
             { label: 'Quantity', numeric: true, cell: (x) => micro(x.quantityMicro) },
             { label: 'Amount', numeric: true, cell: (x) => nanoUsd(x.amountNanoUsd) },
-            { label: 'Run', cell: (x) => (x.run === null ? badge('waiting', 'warn') : badge(x.run.status, x.run.status === 'succeeded' ? 'ok' : 'info')) },
+            { label: 'Run', cell: (x) => (x.run === null ? badge('waiting', 'warn') : badge(x.run.status, x.run.status === 'completed' || x.run.status === 'succeeded' ? 'ok' : x.run.status === 'failed' ? 'bad' : 'info')) },
             { label: 'Matched', cell: (x) => dateTime(x.matchedAt) },
           ],
           f.items,
