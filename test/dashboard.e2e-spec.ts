@@ -110,6 +110,15 @@ describe('dashboard: the market on screen, live, for each role', () => {
     expect(text).toContain('$3.5000');
     await page.screenshot({ path: path.join(SHOTS, 'job-completed.png'), fullPage: true });
     expect(await page.evaluate(ACCESSIBILITY_PROBLEMS)).toEqual([]);
+
+    // The same from the form: the limit is prefilled with the best price; a second job completes.
+    await page.selectOption('#job-instrument', instrument);
+    expect(await page.inputValue('#job-limit')).toBe('1.75');
+    await page.fill('#job-hours', '1');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.locator('.form-status', { hasText: 'Submitted job' }).waitFor();
+    await page.locator('#job-board tbody tr', { hasText: '1 / 1' }).filter({ hasText: 'completed' }).waitFor({ timeout: 90_000 });
+    expect(await count(`SELECT count(*) AS n FROM gateway.jobs WHERE customer_id = $1 AND status = 'completed'`, [customer])).toBe(2);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -37,7 +37,20 @@ function headers(): Record<string, string> {
 }
 
 export async function get<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: headers() });
+  return send<T>('GET', path);
+}
+
+/** A request with a JSON body (and extra headers such as Idempotency-Key); problems become ApiErrors. */
+export async function send<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: { ...headers(), ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return answer<T>(res);
+}
+
+async function answer<T>(res: Response): Promise<T> {
   const body: unknown = await res.json().catch(() => undefined);
   if (!res.ok) {
     const p = (body ?? {}) as { title?: string; detail?: string };

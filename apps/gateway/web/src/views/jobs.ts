@@ -1,4 +1,4 @@
-import { get, stream } from '../api.js';
+import { ApiError, get, send, stream } from '../api.js';
 import { badge, h, panel, replace, table, throttle } from '../dom.js';
 import { dateTime, nanoUsd, shortId } from '../format.js';
 import type { View } from './view.js';
@@ -46,16 +46,70 @@ export function savingsTable(caption: string, totals: readonly SavingsTotals[]):
   );
 }
 
+/**
+ * GPU-hours of an instrument at a limit per unit, by a deadline: the everyday job. Batches of
+ * OpenAI-style requests go through `POST /v1/jobs` (see /docs), not a form.
+ */
+function jobForm(onSubmitted: () => void): HTMLFormElement {
+  const field = (id: string, label: string, input: HTMLInputElement | HTMLSelectElement, help?: string) =>
+    h('div', { class: 'field' }, h('label', { for: id }, label), input, help === undefined ? null : h('small', { id: `${id}-help`, class: 'muted' }, help));
+  const instrument = h('select', { id: 'job-instrument', name: 'instrument', required: true });
+  const hours = h('input', { id: 'job-hours', name: 'hours', type: 'number', min: '0.1', step: '0.1', value: '2', required: true });
+  const limit = h('input', { id: 'job-limit', name: 'limit', type: 'text', inputmode: 'decimal', pattern: '\\d+(\\.\\d{1,9})?', value: '', required: true, 'aria-describedby': 'job-limit-help' });
+  const within = h('input', { id: 'job-deadline', name: 'deadline', type: 'number', min: '1', max: '720', value: '4', required: true });
+  const status = h('p', { class: 'form-status', role: 'status' });
+  const form = h(
+    'form',
+    { class: 'job-form', 'aria-describedby': 'job-form-help' },
+    field('job-instrument', 'Instrument', instrument),
+    field('job-hours', 'GPU-hours', hours),
+    field('job-limit', 'Limit, USD per GPU-hour', limit, 'The most you pay per unit, energy included; the best ask now is filled in.'),
+    field('job-deadline', 'Done within (hours)', within),
+    h('button', { type: 'submit' }, 'Submit'),
+    status,
+    h('p', { id: 'job-form-help', class: 'muted' }, 'Your balance holds the worst case (GPU-hours × limit + fee) until the job ends.'),
+  );
+  const best = new Map<string, string>();
+  void get<{ instruments: { instrument: string; bestEffectiveUsd: string }[] }>('/v1/instruments').then((r) => {
+    for (const i of r.instruments) best.set(i.instrument, i.bestEffectiveUsd);
+    replace(instrument, ...r.instruments.filter((i) => i.instrument.startsWith('gpu:')).map((i) => h('option', { value: i.instrument }, i.instrument)));
+    limit.value = best.get(instrument.value) ?? '';
+  });
+  instrument.addEventListener('change', () => (limit.value = best.get(instrument.value) ?? limit.value));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    status.textContent = 'Submitting…';
+    const q = hours.value.trim();
+    send<{ id: string; status: string }>(
+      'POST',
+      '/v1/jobs',
+      { instrument: instrument.value, quantity: q, limitPrice: limit.value.trim(), deadline: new Date(Date.now() + Number(within.value) * 3_600_000).toISOString(), work: { type: 'gpu-hours', hours: q } },
+      { 'idempotency-key': crypto.randomUUID() },
+    ).then(
+      (job) => {
+        status.textContent = `Submitted job ${job.id.slice(0, 8)}…: ${job.status}.`;
+        onSubmitted();
+      },
+      (error: unknown) => {
+        status.textContent = error instanceof ApiError ? `Not submitted: ${error.detail || error.title}` : 'Not submitted: the gateway did not answer.';
+      },
+    );
+  });
+  return form;
+}
+
 /** A customer's job board, live: each job's status, fill and what it saved; and the totals. */
 export const jobsView: View = {
   id: 'jobs',
   label: 'Jobs',
   roles: ['customer'],
   mount(root, _me, signal) {
+    const refresh = throttle(() => void load().catch(() => undefined), 1_000);
     const board = h('div', { id: 'job-board', 'aria-live': 'polite' });
     const totals = h('div', { id: 'savings-totals' });
     replace(
       root,
+      panel('submit-panel', 'Submit a job', jobForm(() => refresh())),
       panel('jobs-panel', 'Your jobs, newest first', h('p', { class: 'muted' }, 'Updates as each job moves: queued, matched, running, completed.'), board),
       panel('savings', 'What the market saved you', h('p', { class: 'muted' }, 'Against the first-listed eligible offer and the cheapest one on compute alone, at each job’s submission (energy included at both).'), totals),
     );
@@ -85,7 +139,6 @@ export const jobsView: View = {
       );
       replace(totals, savingsTable('Totals', savings.totals));
     };
-    const refresh = throttle(() => void load().catch(() => undefined), 1_000);
     void load().catch(() => undefined);
     stream('/v1/stream/jobs', () => refresh(), signal);
   },
