@@ -54,9 +54,10 @@ async function fingerprint(): Promise<string> {
 
 describe('access control: keys, roles, tenants, limits, audit', () => {
   const billing = new ServiceProcess('billing');
-  const gateway = new ServiceProcess('gateway', { BILLING_URL: billing.url, RATE_LIMIT_PER_SECOND: '100000' });
-  // A second gateway with a tight limit, for the rate-limit test.
-  const limited = new ServiceProcess('gateway', { BILLING_URL: billing.url, RATE_LIMIT_PER_SECOND: '5' }, 3110);
+  // The matrix calls every route anonymously in a burst: this gateway lets the refusals through as 401s.
+  const gateway = new ServiceProcess('gateway', { BILLING_URL: billing.url, RATE_LIMIT_PER_SECOND: '100000', AUTH_FAILURES_PER_SECOND: '100000' });
+  // A second gateway with tight limits, for the rate-limit tests.
+  const limited = new ServiceProcess('gateway', { BILLING_URL: billing.url, RATE_LIMIT_PER_SECOND: '5', AUTH_FAILURES_PER_SECOND: '3' }, 3110);
   const routes = allRoutes();
   const gatewayRoutes = routes.filter((r) => r.app === 'gateway').map((r) => r.route);
 
@@ -313,6 +314,16 @@ describe('access control: keys, roles, tenants, limits, audit', () => {
     expect((await fetch(`${limited.url}/v1/me`, { headers: calm })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await fetch(`${limited.url}/v1/me`, { headers: busy })).status).toBe(200);
+  });
+
+  it('answers an address that keeps failing to authenticate with 429s, for the rest of the second', async () => {
+    await new Promise((r) => setTimeout(r, 1_000 - (Date.now() % 1_000)));
+    const guesses = await Promise.all(Array.from({ length: 8 }, (_, i) => fetch(`${limited.url}/v1/me`, { headers: { authorization: `Bearer sgk_guess000${i}_${'x'.repeat(43)}` } })));
+    const statuses = guesses.map((r) => r.status).sort();
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429]);
+    expect(guesses.find((r) => r.status === 429)?.headers.get('retry-after')).toBe('1');
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await fetch(`${limited.url}/v1/me`)).status).toBe(401);
   });
 
   it('serves its API description at /docs, generated from the code', async () => {

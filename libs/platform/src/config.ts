@@ -109,6 +109,8 @@ export const configSchema = z.object({
   BOOTSTRAP_ADMIN_KEY: z.string().regex(API_KEY_PATTERN, 'sgk_<8-32 letters or digits>_<32-128 of A-Z a-z 0-9 _ ->').optional(),
   /** Requests per second each API key may make at the gateway (a one-second window in Redis). */
   RATE_LIMIT_PER_SECOND: positiveInt.max(1_000_000).default(200),
+  /** Refused authentications per second from one address before it gets 429s instead (guessing keys costs lookups). */
+  AUTH_FAILURES_PER_SECOND: positiveInt.max(1_000_000).default(20),
   /** Log each HTTP request (health probes are never logged). */
   HTTP_LOG_REQUESTS: flag.default(false),
 });

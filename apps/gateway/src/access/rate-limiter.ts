@@ -25,4 +25,10 @@ export class RedisRateLimiter implements RateLimiter {
     const used = Number(results?.[0]?.[1] ?? 0);
     return { allowed: used <= this.limit, limit: this.limit, remaining: Math.max(0, this.limit - used), retryAfterSeconds: 1 };
   }
+
+  async refused(address: string): Promise<boolean> {
+    const key = `${this.config.QUEUE_PREFIX}:refused:${address}:${Math.floor(Date.now() / 1_000)}`;
+    const results = await this.redis.multi().incr(key).expire(key, 2).exec();
+    return Number(results?.[0]?.[1] ?? 0) > this.config.AUTH_FAILURES_PER_SECOND;
+  }
 }

@@ -13,6 +13,8 @@ import { POLICY_METADATA, type Policy } from './policy.js';
 export interface RateLimiter {
   /** Takes one request from the key's allowance: how many are left, or when to retry. */
   take(keyId: string): Promise<{ allowed: boolean; limit: number; remaining: number; retryAfterSeconds: number }>;
+  /** Counts a refused authentication from an address: true when it is over its allowance. */
+  refused(address: string): Promise<boolean>;
 }
 export const RATE_LIMITER = Symbol('spotgrid.rate-limiter');
 
@@ -67,20 +69,30 @@ export class AccessGuard implements CanActivate, OnModuleInit {
     }
     if (policy.kind === 'public') return true;
     const token = bearerOf(req.header('authorization'));
-    if (token === undefined) throw unauthenticated();
+    if (token === undefined) throw await this.refuse(req, context.switchToHttp().getResponse<Response>());
     if (policy.kind === 'service') {
       // Digests have equal lengths, so the comparison takes the same time whatever was sent.
-      if (!timingSafeEqual(digest(token), this.serviceToken)) throw unauthenticated();
+      if (!timingSafeEqual(digest(token), this.serviceToken)) throw await this.refuse(req, context.switchToHttp().getResponse<Response>());
       return true;
     }
     const principal = this.principals === undefined ? undefined : await this.principals.authenticate(token);
-    if (principal === undefined) throw unauthenticated();
+    if (principal === undefined) throw await this.refuse(req, context.switchToHttp().getResponse<Response>());
     req.principal = principal;
     await this.limit(principal, context.switchToHttp().getResponse<Response>());
     if (!policy.roles.includes(principal.role)) {
       throw new ProblemException({ title: 'forbidden', status: 403, detail: `a ${principal.role} key cannot call this route` });
     }
     return true;
+  }
+
+  /** A 401, or a 429 once an address has been refused too often this second (it is guessing). */
+  private async refuse(req: Request, res: Response): Promise<ProblemException> {
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    if (this.limiter !== undefined && (await this.limiter.refused(address))) {
+      res.setHeader('Retry-After', '1');
+      return new ProblemException({ title: 'too many requests', status: 429, detail: 'too many refused authentications from this address; retry in 1 s' });
+    }
+    return unauthenticated();
   }
 
   private async limit(principal: Principal, res: Response): Promise<void> {
