@@ -7,7 +7,7 @@ import { ROLES, type Role, type Route } from '#runtime';
 import { allRoutes } from '../tools/openapi/routes.js';
 import { auth, serviceAuth } from './support/auth.js';
 import { sql } from './support/db.js';
-import { ServiceProcess } from './support/services.js';
+import { ServiceProcess, startAll, stopAll } from './support/services.js';
 import { tick } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 
@@ -62,14 +62,11 @@ describe('access control: keys, roles, tenants, limits, audit', () => {
   const gatewayRoutes = routes.filter((r) => r.app === 'gateway').map((r) => r.route);
 
   beforeAll(async () => {
-    billing.start();
-    gateway.start();
-    limited.start();
-    await Promise.all([billing.ready(), gateway.ready(), limited.ready()]);
+    await startAll([billing, gateway, limited]);
   });
 
   afterAll(async () => {
-    await Promise.all([gateway.stop(), limited.stop(), billing.stop()]);
+    await stopAll([gateway, limited, billing]);
   });
 
   it('holds the role × route matrix generated from the route table', async () => {

@@ -5,7 +5,7 @@ import { Backtester } from '../tools/backtest/backtester.js';
 import { readJobs, readLines } from '../tools/backtest/inputs.js';
 import { count } from './support/db.js';
 import { produce } from './support/kafka.js';
-import { ServiceProcess } from './support/services.js';
+import { ServiceProcess, startAll, stopAll } from './support/services.js';
 import { asRecord, feedKey, testProvider } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 import { auth, serviceAuth } from './support/auth.js';
@@ -24,12 +24,11 @@ describe('the live engine and the backtester decide alike', () => {
   const gateway = new ServiceProcess('gateway', { BILLING_URL: billing.url });
 
   beforeAll(async () => {
-    for (const s of [market, engine, billing, gateway]) s.start();
-    await Promise.all([market.ready(), engine.ready(), billing.ready(), gateway.ready()]);
+    await startAll([market, engine, billing, gateway]);
   });
 
   afterAll(async () => {
-    await Promise.all([market.stop(), engine.stop(), gateway.stop(), billing.stop()]);
+    await stopAll([market, engine, gateway, billing]);
   });
 
   it('makes the same allocations at the same prices, job for job', async () => {

@@ -5,7 +5,7 @@ import { dlqTopicOf, Topic, type Allocation, type JobEvent, type UsageMetered } 
 import { Header } from '#messaging';
 import { count, sql } from './support/db.js';
 import { collect, mark, produce } from './support/kafka.js';
-import { ServiceProcess } from './support/services.js';
+import { ServiceProcess, startAll, stopAll } from './support/services.js';
 import { waitFor } from './support/wait.js';
 import { auth, serviceAuth } from './support/auth.js';
 
@@ -17,13 +17,11 @@ describe('billing: usage posted to the journal exactly once', () => {
   const gateway = new ServiceProcess('gateway', { BILLING_URL: billing.url });
 
   beforeAll(async () => {
-    billing.start();
-    gateway.start();
-    await Promise.all([billing.ready(), gateway.ready()]);
+    await startAll([billing, gateway]);
   });
 
   afterAll(async () => {
-    await Promise.all([billing.stop(), gateway.stop()]);
+    await stopAll([billing, gateway]);
   });
 
   const customer = () => `cust-${randomUUID().slice(0, 8)}`;

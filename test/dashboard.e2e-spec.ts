@@ -8,7 +8,7 @@ import { ACCESSIBILITY_PROBLEMS } from './support/a11y.js';
 import { auth, serviceAuth } from './support/auth.js';
 import { count } from './support/db.js';
 import { produce } from './support/kafka.js';
-import { ROOT, ServiceProcess } from './support/services.js';
+import { ROOT, ServiceProcess, startAll, stopAll } from './support/services.js';
 import { asRecord, feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 
@@ -48,8 +48,7 @@ describe('dashboard: the market on screen, live, for each role', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    for (const s of [market, engine, billing, gateway, dispatcher]) s.start();
-    await Promise.all([market.ready(), engine.ready(), billing.ready(), gateway.ready(), dispatcher.ready()]);
+    await startAll([market, engine, billing, gateway, dispatcher]);
     key = await feedKey(provider);
     await publish('2.00');
     await waitFor('the ask', async () => ((await count(`SELECT count(*) AS n FROM matching.offers WHERE provider_id = $1`, [provider])) === 1 ? true : undefined), 60_000);
@@ -60,7 +59,7 @@ describe('dashboard: the market on screen, live, for each role', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([market.stop(), engine.stop(), billing.stop(), gateway.stop(), dispatcher.stop()]);
+    await stopAll([market, engine, billing, gateway, dispatcher]);
   });
 
   it('signs in with an API key, shows live depth, and follows a job submitted through the API to completion', async () => {

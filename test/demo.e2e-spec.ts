@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { loadConfig } from '#platform';
 import { count } from './support/db.js';
-import { PORTS, ROOT, ServiceProcess } from './support/services.js';
+import { PORTS, ROOT, ServiceProcess, startAll, stopAll } from './support/services.js';
 import { waitFor } from './support/wait.js';
 
 jest.setTimeout(240_000);
@@ -18,8 +18,7 @@ describe('the living demo', () => {
   const gateway = `http://127.0.0.1:${PORTS.gateway}`;
 
   beforeAll(async () => {
-    for (const s of services) s.start();
-    await Promise.all(services.map((s) => s.ready()));
+    await startAll(services);
     demo = spawn(process.execPath, [path.join(ROOT, 'dist/tools/demo/cli.js'), '--keys-file', path.join(ROOT, 'artifacts', 'demo-keys.json')], { cwd: ROOT, env: { ...process.env, GATEWAY_PORT: String(PORTS.gateway) }, stdio: ['ignore', 'pipe', 'pipe'] });
     demo.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
     demo.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
@@ -31,7 +30,7 @@ describe('the living demo', () => {
       demo.kill('SIGTERM');
       await exited;
     }
-    await Promise.all(services.map((s) => s.stop()));
+    await stopAll(services);
   });
 
   it('opens a market of real prices that moves within a minute, and its customers’ jobs complete', async () => {

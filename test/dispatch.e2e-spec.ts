@@ -5,7 +5,7 @@ import { Header } from '#messaging';
 import { count, sql } from './support/db.js';
 import { collect, mark, produce } from './support/kafka.js';
 import { ScriptedOpenAi } from './support/openai-server.js';
-import { ServiceProcess } from './support/services.js';
+import { ServiceProcess, startAll, stopAll } from './support/services.js';
 import { asRecord, feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 import { auth, serviceAuth } from './support/auth.js';
@@ -46,13 +46,12 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
   beforeAll(async () => {
     await openai.start();
     dispatcher = new ServiceProcess('dispatcher', dispatcherEnv());
-    for (const s of [market, engine, billing, gateway, dispatcher]) s.start();
-    await Promise.all([market.ready(), engine.ready(), billing.ready(), gateway.ready(), dispatcher.ready()]);
+    await startAll([market, engine, billing, gateway, dispatcher]);
   });
 
   afterAll(async () => {
     if (process.env['SHOW_SERVICE_LOGS']) for (const s of [market, engine, billing, gateway, dispatcher]) process.stderr.write(`--- ${s.app}\n${s.output.join('')}\n`);
-    await Promise.all([market.stop(), engine.stop(), gateway.stop(), billing.stop(), dispatcher.stop()]);
+    await stopAll([market, engine, gateway, billing, dispatcher]);
     await openai.stop();
   });
 

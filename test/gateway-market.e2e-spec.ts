@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic } from '#contracts';
 import { count } from './support/db.js';
 import { produce } from './support/kafka.js';
-import { ServiceProcess } from './support/services.js';
+import { ServiceProcess, startAll, stopAll } from './support/services.js';
 import { feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 import { auth } from './support/auth.js';
@@ -14,13 +14,11 @@ describe('gateway: the HTTP feed, market reads and the quote stream', () => {
   const market = new ServiceProcess('market-data');
 
   beforeAll(async () => {
-    gateway.start();
-    market.start();
-    await Promise.all([gateway.ready(), market.ready()]);
+    await startAll([gateway, market]);
   });
 
   afterAll(async () => {
-    await Promise.all([gateway.stop(), market.stop()]);
+    await stopAll([gateway, market]);
   });
 
   /** The provider a tick body speaks for, whose API key posts it (a body that names none: a provider of its own). */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Topic, type Allocation, type EnergyTariff } from '#contracts';
 import { count, sql } from './support/db.js';
 import { collect, mark, produce } from './support/kafka.js';
-import { ServiceProcess } from './support/services.js';
+import { ServiceProcess, startAll, stopAll } from './support/services.js';
 import { asRecord, feedKey, testProvider, tick, type TestKey } from './support/ticks.js';
 import { waitFor } from './support/wait.js';
 import { auth, serviceAuth } from './support/auth.js';
@@ -22,12 +22,11 @@ describe('matching: jobs in, allocations out, at the best effective price', () =
   const gateway = new ServiceProcess('gateway', { BILLING_URL: billing.url });
 
   beforeAll(async () => {
-    for (const s of [market, engine, billing, gateway]) s.start();
-    await Promise.all([market.ready(), engine.ready(), billing.ready(), gateway.ready()]);
+    await startAll([market, engine, billing, gateway]);
   });
 
   afterAll(async () => {
-    await Promise.all([market.stop(), engine.stop(), gateway.stop(), billing.stop()]);
+    await stopAll([market, engine, gateway, billing]);
   });
 
   /** Each test trades its own instrument, so suites sharing the stack never cross. */

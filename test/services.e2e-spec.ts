@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { ServiceProcess, type AppName } from './support/services.js';
+import { ServiceProcess, startAll, stopAll, type AppName } from './support/services.js';
 
 jest.setTimeout(120_000);
 
@@ -9,12 +9,11 @@ describe('every service', () => {
   const services = APPS.map((app) => new ServiceProcess(app));
 
   beforeAll(async () => {
-    for (const s of services) s.start();
-    await Promise.all(services.map((s) => s.ready()));
+    await startAll(services);
   });
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
+    await stopAll(services);
   });
 
   it.each(APPS)('%s answers /health, /ready and /metrics', async (app) => {

@@ -81,6 +81,17 @@ export class ServiceProcess {
   }
 }
 
+/** Starts services together and waits until every one is ready (a suite's beforeAll). */
+export async function startAll(services: readonly ServiceProcess[]): Promise<void> {
+  for (const s of services) s.start();
+  await Promise.all(services.map((s) => s.ready()));
+}
+
+/** Stops services together, each gracefully (a suite's afterAll). */
+export async function stopAll(services: readonly ServiceProcess[]): Promise<void> {
+  await Promise.all(services.map((s) => s.stop()));
+}
+
 export async function stack(command: 'up' | 'down' | 'kafka-up' | 'kafka-down'): Promise<void> {
   await run('bash', [path.join(ROOT, 'scripts/stack.sh'), command], { cwd: ROOT, timeout: 180_000 });
 }
