@@ -103,6 +103,8 @@ describe('dashboard: the market on screen, live, for each role', () => {
     await page.waitForSelector(jobRow, { timeout: 30_000 });
     await page.screenshot({ path: path.join(SHOTS, 'job-board-live.png'), fullPage: true });
     await page.locator(jobRow, { hasText: 'completed' }).waitFor({ timeout: 90_000 });
+    // What it paid follows once the savings are read again (they change only when a job completes).
+    await page.locator(jobRow, { hasText: '$3.5000' }).waitFor({ timeout: 15_000 });
     // It paid $1.75 × 2 = $3.50; the only offer is also both baselines, so it saved nothing against them.
     const text = (await page.locator(jobRow).textContent()) ?? '';
     expect(text).toContain('2 / 2');

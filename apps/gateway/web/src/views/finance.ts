@@ -88,7 +88,8 @@ export const financeView: View = {
       );
       replace(savings, savingsTable('Per customer', s.totals));
     };
-    const refresh = throttle(() => void load().catch(() => undefined), 2_000);
+    // Reconciliation counts whole tables: at most every ten seconds, however busy the market.
+    const refresh = throttle(() => void load().catch(() => undefined), 10_000);
     refresh();
     // Every job step may move money: the job stream is the finance view's pulse.
     stream('/v1/stream/jobs', () => refresh(), signal);

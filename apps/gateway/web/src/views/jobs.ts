@@ -104,18 +104,13 @@ export const jobsView: View = {
   label: 'Jobs',
   roles: ['customer'],
   mount(root, _me, signal) {
-    const refresh = throttle(() => void load().catch(() => undefined), 1_000);
     const board = h('div', { id: 'job-board', 'aria-live': 'polite' });
     const totals = h('div', { id: 'savings-totals' });
-    replace(
-      root,
-      panel('submit-panel', 'Submit a job', jobForm(() => refresh())),
-      panel('jobs-panel', 'Your jobs, newest first', h('p', { class: 'muted' }, 'Updates as each job moves: queued, matched, running, completed.'), board),
-      panel('savings', 'What the market saved you', h('p', { class: 'muted' }, 'Against the first-listed eligible offer and the cheapest one on compute alone, at each job’s submission (energy included at both).'), totals),
-    );
-    const load = async () => {
-      const [jobs, savings] = await Promise.all([get<{ items: Job[] }>('/v1/jobs?limit=50'), get<{ totals: SavingsTotals[]; jobs: JobSavings[] }>('/v1/savings?jobs=200')]);
-      const saved = new Map(savings.jobs.map((j) => [j.id, j.savings]));
+    // Savings change only when a job completes, and add up every completed job: read them then,
+    // not on every step of every job as the board is.
+    let saved = new Map<string, JobSavings['savings']>();
+    let jobs: Job[] = [];
+    const drawBoard = () =>
       replace(
         board,
         table(
@@ -127,19 +122,50 @@ export const jobsView: View = {
             { label: 'Filled', numeric: true, cell: (j) => `${j.filledQuantity} / ${j.quantity}` },
             { label: 'Limit / unit', numeric: true, cell: (j) => `$${j.limitPrice}` },
             { label: 'Paid', numeric: true, cell: (j) => (saved.has(j.id) ? nanoUsd(saved.get(j.id)?.paidNanoUsd ?? '0') : '—') },
-            { label: 'Saved vs first-listed', numeric: true, cell: (j) => {
+            {
+              label: 'Saved vs first-listed',
+              numeric: true,
+              cell: (j) => {
                 const a = saved.get(j.id)?.firstListed;
                 return a === null || a === undefined ? '—' : nanoUsd(a.savedNanoUsd);
-              } },
+              },
+            },
             { label: 'Submitted', cell: (j) => dateTime(j.createdAt) },
           ],
-          jobs.items,
+          jobs,
           (j) => j.id,
         ),
       );
-      replace(totals, savingsTable('Totals', savings.totals));
+    const loadBoard = async () => {
+      jobs = (await get<{ items: Job[] }>('/v1/jobs?limit=50')).items;
+      drawBoard();
+      // A job the board shows completed but the savings do not know yet (its step reached the
+      // stream before the record): read the savings again.
+      if (jobs.some((j) => j.status === 'completed' && !saved.has(j.id))) refreshSavings();
     };
-    void load().catch(() => undefined);
-    stream('/v1/stream/jobs', () => refresh(), signal);
+    const loadSavings = async () => {
+      const s = await get<{ totals: SavingsTotals[]; jobs: JobSavings[] }>('/v1/savings?jobs=200');
+      saved = new Map(s.jobs.map((j) => [j.id, j.savings]));
+      replace(totals, savingsTable('Totals', s.totals));
+      drawBoard();
+    };
+    const refreshBoard = throttle(() => void loadBoard().catch(() => undefined), 1_000);
+    const refreshSavings = throttle(() => void loadSavings().catch(() => undefined), 3_000);
+    replace(
+      root,
+      panel('submit-panel', 'Submit a job', jobForm(refreshBoard)),
+      panel('jobs-panel', 'Your jobs, newest first', h('p', { class: 'muted' }, 'Updates as each job moves: queued, matched, running, completed.'), board),
+      panel('savings', 'What the market saved you', h('p', { class: 'muted' }, 'Against the first-listed eligible offer and the cheapest one on compute alone, at each job’s submission (energy included at both).'), totals),
+    );
+    refreshBoard();
+    refreshSavings();
+    stream(
+      '/v1/stream/jobs',
+      (_type, data) => {
+        refreshBoard();
+        if ((data as { status?: string }).status === 'completed') refreshSavings();
+      },
+      signal,
+    );
   },
 };
