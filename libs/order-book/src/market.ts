@@ -151,6 +151,31 @@ export interface AmountRules {
   fee(amountNanoUsd: bigint): bigint;
 }
 
+/**
+ * A quote made a record. Written out field by field: Node 20's V8 builds `{ ...q, more }` (a
+ * spread followed by more properties) on a slow path, ~2 µs each, which made `applyQuote` cost
+ * 7.5 µs against 1.1 µs with an empty book: more than the rest of the quote's work together.
+ */
+function offerRecordOf(q: OfferQuote, allocatedMicro: bigint, priority: number): OfferRecord {
+  return {
+    providerId: q.providerId,
+    offerId: q.offerId,
+    instrument: q.instrument,
+    region: q.region,
+    gridZone: q.gridZone,
+    computeNanoUsd: q.computeNanoUsd,
+    energyNanoUsd: q.energyNanoUsd,
+    effectiveNanoUsd: q.effectiveNanoUsd,
+    capacityMicro: q.capacityMicro,
+    tickSeq: q.tickSeq,
+    asOf: q.asOf,
+    validUntil: q.validUntil,
+    attributes: q.attributes,
+    allocatedMicro,
+    priority,
+  };
+}
+
 /** The id of an offer's ask in a book (provider and offer ids may contain any identifier character). */
 export const askIdOf = (providerId: string, offerId: string): string => `${providerId}\u0000${offerId}`;
 
@@ -219,11 +244,7 @@ export class Market {
     const existing = this.offers.get(id);
     // Quotes of one offer arrive in order, but a redelivery or a replay must change nothing.
     if (existing !== undefined && (q.tickSeq < existing.tickSeq || (q.tickSeq === existing.tickSeq && q.asOf <= existing.asOf))) return;
-    const record: OfferRecord = {
-      ...q,
-      allocatedMicro: existing !== undefined && existing.tickSeq === q.tickSeq ? existing.allocatedMicro : 0n,
-      priority: existing?.priority ?? 0,
-    };
+    const record = offerRecordOf(q, existing !== undefined && existing.tickSeq === q.tickSeq ? existing.allocatedMicro : 0n, existing?.priority ?? 0);
     if (existing !== undefined && existing.instrument !== q.instrument) this.bookOf(existing.instrument).cancelAsk(id);
     const book = this.bookOf(q.instrument);
     const remaining = record.capacityMicro - record.allocatedMicro;

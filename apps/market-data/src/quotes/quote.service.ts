@@ -30,7 +30,8 @@ interface OfferRow {
   attributes: OfferAttributes;
 }
 
-function rowOf(q: Quote) {
+/** A quote's row, with its outbox message: one literal, as a spread followed by more fields is slow in V8. */
+function rowOf(q: Quote, m: { key: string | Buffer | null; value: Buffer; headers: unknown }) {
   return {
     provider_id: q.providerId,
     offer_id: q.offerId,
@@ -48,6 +49,9 @@ function rowOf(q: Quote) {
     tick_seq: q.sources.tickSeq,
     tariff_seq: q.sources.tariffSeq,
     fx_as_of: q.sources.fxAsOf,
+    key: m.key,
+    value: m.value.toString('utf8'),
+    headers: m.headers,
   };
 }
 
@@ -125,10 +129,7 @@ export class QuoteService {
     if (quotes.length === 0) return { published: 0, unpriced };
     // One round trip: upsert what changed (price, capacity, validity or source tick; a new as-of
     // alone is no change), and put exactly those rows in the outbox.
-    const outbound = quotes.map((q) => {
-      const m = encodeMessage(Topic.Quotes, q);
-      return { ...rowOf(q), key: m.key, value: m.value.toString('utf8'), headers: m.headers };
-    });
+    const outbound = quotes.map((q) => rowOf(q, encodeMessage(Topic.Quotes, q)));
     const published: { n: number }[] = await manager.query(
       `WITH input AS (
          SELECT * FROM json_to_recordset($1::json) AS x(
