@@ -18,6 +18,32 @@ describe('decimals', () => {
     expect(() => toAtomicExact(parseDecimal('0.0000000001'), 9)).toThrow(DecimalError);
   });
 
+  it('accepts exactly the plain decimals, and reads each the same however often it is asked', () => {
+    // The grammar as a regular expression: the scanner must agree with it on any text.
+    const reference = (text: string): { coefficient: bigint; exponent: number } | 'error' => {
+      const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+      if (m === null || (m[2] as string).length + (m[3] ?? '').length > 38) return 'error';
+      const magnitude = BigInt(`${m[2]}${m[3] ?? ''}`);
+      return { coefficient: m[1] === '-' ? -magnitude : magnitude, exponent: (m[3] ?? '').length };
+    };
+    const read = (text: string) => {
+      try {
+        return parseDecimal(text);
+      } catch (error) {
+        if (error instanceof DecimalError) return 'error';
+        throw error;
+      }
+    };
+    const text = fc.string({ unit: fc.constantFrom('0', '1', '7', '9', '.', '-', 'e', ' ', 'x'), maxLength: 42 });
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(read(t)).toEqual(reference(t));
+        expect(read(t)).toEqual(reference(t)); // the second time from the cache
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('round-trips atomic amounts through their decimal strings', () => {
     fc.assert(
       fc.property(atomic, scale, (a, s) => {

@@ -11,7 +11,10 @@ export interface Decimal {
 /** Longest decimal string accepted, so no input can make a multiplication unbounded. */
 export const MAX_DECIMAL_DIGITS = 38;
 
-const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+/** Parsed decimals by their text: prices, rates and kWh figures repeat across ticks, tariffs and re-quotes. */
+const parsed = new Map<string, Decimal>();
+/** Bounded, so no stream of distinct prices can grow it: it starts over when full. */
+const PARSED_LIMIT = 8_192;
 
 export class DecimalError extends Error {
   constructor(message: string) {
@@ -20,13 +23,39 @@ export class DecimalError extends Error {
   }
 }
 
+/** `-?digits(.digits)?`, at most MAX_DECIMAL_DIGITS digits, exactly. Decimals are immutable, so one parse serves every caller. */
 export function parseDecimal(text: string): Decimal {
-  const m = DECIMAL.exec(text);
-  if (m === null) throw new DecimalError(`not a decimal number: ${JSON.stringify(text)}`);
-  const [, sign = '', whole = '', fraction = ''] = m;
-  if (whole.length + fraction.length > MAX_DECIMAL_DIGITS) throw new DecimalError(`more than ${MAX_DECIMAL_DIGITS} digits: ${text}`);
-  const magnitude = BigInt(whole + fraction);
-  return { coefficient: sign === '-' ? -magnitude : magnitude, exponent: fraction.length };
+  const known = parsed.get(text);
+  if (known !== undefined) return known;
+  const d = parseFresh(text);
+  if (parsed.size >= PARSED_LIMIT) parsed.clear();
+  parsed.set(text, d);
+  return d;
+}
+
+/** A scan instead of a regular expression: this runs for every price of every quote. */
+function parseFresh(text: string): Decimal {
+  const length = text.length;
+  const negative = length > 0 && text.charCodeAt(0) === 45; // '-'
+  const from = negative ? 1 : 0;
+  let dot = -1;
+  for (let i = from; i < length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 46 && dot === -1 && i > from && i < length - 1) dot = i; // '.', with digits on both sides
+    else if (c < 48 || c > 57) throw new DecimalError(`not a decimal number: ${JSON.stringify(text)}`);
+  }
+  if (length === from) throw new DecimalError(`not a decimal number: ${JSON.stringify(text)}`);
+  const digits = dot === -1 ? length - from : length - from - 1;
+  if (digits > MAX_DECIMAL_DIGITS) throw new DecimalError(`more than ${MAX_DECIMAL_DIGITS} digits: ${text}`);
+  const magnitude = BigInt(dot === -1 ? text.slice(from) : text.slice(from, dot) + text.slice(dot + 1));
+  return { coefficient: negative ? -magnitude : magnitude, exponent: dot === -1 ? 0 : length - dot - 1 };
+}
+
+/** 10^0 … 10^79, so scaling by a power of ten is a lookup, not an exponentiation. */
+const POW10: readonly bigint[] = Array.from({ length: 80 }, (_, k) => 10n ** BigInt(k));
+
+export function pow10(k: number): bigint {
+  return POW10[k] ?? 10n ** BigInt(k);
 }
 
 export function decimalOf(coefficient: bigint, exponent = 0): Decimal {
@@ -39,7 +68,7 @@ export function multiply(a: Decimal, b: Decimal): Decimal {
 
 function align(a: Decimal, b: Decimal): [bigint, bigint, number] {
   const exponent = Math.max(a.exponent, b.exponent);
-  return [a.coefficient * 10n ** BigInt(exponent - a.exponent), b.coefficient * 10n ** BigInt(exponent - b.exponent), exponent];
+  return [a.coefficient * pow10(exponent - a.exponent), b.coefficient * pow10(exponent - b.exponent), exponent];
 }
 
 export function add(a: Decimal, b: Decimal): Decimal {
@@ -68,14 +97,14 @@ export function divideHalfEven(n: bigint, d: bigint): bigint {
 
 /** Divides exactly by a positive integer, keeping `extraDigits` more decimal places than `a`. */
 export function divideBy(a: Decimal, divisor: bigint, extraDigits = 12): Decimal {
-  const scaled = a.coefficient * 10n ** BigInt(extraDigits);
+  const scaled = a.coefficient * pow10(extraDigits);
   return { coefficient: divideHalfEven(scaled, divisor), exponent: a.exponent + extraDigits };
 }
 
 /** The value in atomic units at `scale` decimal places, rounded half-even. */
 export function toAtomic(d: Decimal, scale: number): bigint {
-  if (d.exponent <= scale) return d.coefficient * 10n ** BigInt(scale - d.exponent);
-  return divideHalfEven(d.coefficient, 10n ** BigInt(d.exponent - scale));
+  if (d.exponent <= scale) return d.coefficient * pow10(scale - d.exponent);
+  return divideHalfEven(d.coefficient, pow10(d.exponent - scale));
 }
 
 /** The value in atomic units at `scale`, refusing any digit that would be lost. */
