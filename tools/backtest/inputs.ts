@@ -6,6 +6,7 @@ import {
   energyTariffSchema,
   fxRateSchema,
   identifier,
+  instantMs,
   isoInstant,
   spotPriceTickSchema,
   Topic,
@@ -106,7 +107,7 @@ export function readJobs(file: string, text: string): Located<BacktestJob>[] {
     const request = jobRequestSchema.safeParse(body);
     if (!request.success) throw new InputError(file, line, describeIssues(request.error));
     out.push({
-      message: { id: id ?? idOf(file, line, raw), customerId: customerId ?? 'backtest', submittedAt: Date.parse(submittedAt), request: request.data },
+      message: { id: id ?? idOf(file, line, raw), customerId: customerId ?? 'backtest', submittedAt: instantMs(submittedAt), request: request.data },
       line,
     });
   }

@@ -3,6 +3,7 @@ import {
   currencyCode,
   decimalString,
   identifier,
+  instantMs,
   instrument,
   isoInstant,
   nonNegativeDecimalString,
@@ -44,7 +45,7 @@ export const spotPriceTickSchema = z
     publishedAt: isoInstant,
   })
   .strict()
-  .refine((t) => Date.parse(t.validUntil) > Date.parse(t.validFrom), {
+  .refine((t) => instantMs(t.validUntil) > instantMs(t.validFrom), {
     message: 'validUntil must be after validFrom',
     path: ['validUntil'],
   });
@@ -53,7 +54,7 @@ export type SpotPriceTick = z.infer<typeof spotPriceTickSchema>;
 const tariffSlotSchema = z
   .object({ start: isoInstant, end: isoInstant, price: decimalString })
   .strict()
-  .refine((s) => Date.parse(s.end) > Date.parse(s.start), { message: 'end must be after start', path: ['end'] });
+  .refine((s) => instantMs(s.end) > instantMs(s.start), { message: 'end must be after start', path: ['end'] });
 
 /** `market.energy-tariffs.v1`: a zone's prices per time slot. Key `zone`. Prices may be negative. */
 export const energyTariffSchema = z

@@ -28,6 +28,60 @@ export const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 currency
 /** Instants are ISO-8601 strings with an explicit offset; the engine works in UTC. */
 export const isoInstant = z.iso.datetime({ offset: true });
 
+/**
+ * Epoch milliseconds of an ISO instant: `Date.parse`, exactly, with a fast path for the form every
+ * producer here writes (`2026-10-01T00:00:00Z` or `…00.000Z`). `Date.parse` costs ~0.35 µs, and a
+ * tick carries three instants; this costs ~0.1 µs.
+ */
+export function instantMs(text: string): number {
+  const n = text.length;
+  if (!((n === 20 || n === 24) && text.charCodeAt(n - 1) === 90 /* Z */)) return Date.parse(text);
+  const year = digit(text, 0) * 1000 + digit(text, 1) * 100 + digit(text, 2) * 10 + digit(text, 3);
+  const month = digit(text, 5) * 10 + digit(text, 6);
+  const day = digit(text, 8) * 10 + digit(text, 9);
+  const hour = digit(text, 11) * 10 + digit(text, 12);
+  const minute = digit(text, 14) * 10 + digit(text, 15);
+  const second = digit(text, 17) * 10 + digit(text, 18);
+  const ms = n === 20 ? 0 : text.charCodeAt(19) === 46 /* . */ ? digit(text, 20) * 100 + digit(text, 21) * 10 + digit(text, 22) : Number.NaN;
+  // A non-digit makes a field NaN, and NaN fails every comparison below. Days past the 28th take
+  // the slow path, which alone decides what "February 30th" means; so do years below 1000.
+  if (
+    year >= 1000 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= 28 &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    ms >= 0 &&
+    text.charCodeAt(4) === 45 &&
+    text.charCodeAt(7) === 45 &&
+    text.charCodeAt(10) === 84 &&
+    text.charCodeAt(13) === 58 &&
+    text.charCodeAt(16) === 58
+  ) {
+    return (((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second) * 1000 + ms;
+  }
+  return Date.parse(text);
+}
+
+/** The digit at text[i], or NaN. */
+function digit(text: string, i: number): number {
+  const d = text.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : Number.NaN;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil), for years ≥ 0. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
 /** Per-key sequence numbers: strictly increasing per producer key, safe as a JS number. */
 export const sequenceNumber = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 

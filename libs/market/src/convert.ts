@@ -1,11 +1,11 @@
-import type { Order, Quote } from '#contracts';
+import { instantMs, type Order, type Quote } from '#contracts';
 import type { OfferQuote, OrderSpec } from '#order-book';
 import type { PricedOffer } from './quotes.js';
 import { capacityMicro, parseQuantityMicro } from '#pricing';
 
 /** Contract messages → the core's types (bigint, epoch ms), at the edge. */
 export function offerQuoteOf(q: Quote): OfferQuote {
-  const validUntil = Date.parse(q.validUntil);
+  const validUntil = instantMs(q.validUntil);
   return {
     providerId: q.providerId,
     offerId: q.offerId,
@@ -17,8 +17,8 @@ export function offerQuoteOf(q: Quote): OfferQuote {
     effectiveNanoUsd: BigInt(q.effectiveNanoUsd),
     capacityMicro: capacityMicro(q.capacity),
     tickSeq: q.sources.tickSeq,
-    asOf: Date.parse(q.asOf),
-    validUntil: q.pricedUntil === null ? validUntil : Math.min(validUntil, Date.parse(q.pricedUntil)),
+    asOf: instantMs(q.asOf),
+    validUntil: q.pricedUntil === null ? validUntil : Math.min(validUntil, instantMs(q.pricedUntil)),
     attributes: { tier: q.attributes.tier, interruptible: q.attributes.interruptible, dataPolicy: q.attributes.dataPolicy },
   };
 }
@@ -32,12 +32,12 @@ export function orderSpecOf(o: Order): OrderSpec {
     limitNanoUsd: BigInt(o.limitNanoUsd),
     allowSplit: o.allowSplit,
     constraints: o.constraints,
-    earliestStart: Date.parse(o.earliestStart),
-    latestStart: Date.parse(o.latestStart),
-    deadline: Date.parse(o.deadline),
+    earliestStart: instantMs(o.earliestStart),
+    latestStart: instantMs(o.latestStart),
+    deadline: instantMs(o.deadline),
     deferrable: o.deferrable,
-    forecast: o.forecast.map((f) => ({ start: Date.parse(f.start), end: Date.parse(f.end), price: BigInt(f.effectiveNanoUsd) })),
-    submittedAt: Date.parse(o.submittedAt),
+    forecast: o.forecast.map((f) => ({ start: instantMs(f.start), end: instantMs(f.end), price: BigInt(f.effectiveNanoUsd) })),
+    submittedAt: instantMs(o.submittedAt),
   };
 }
 

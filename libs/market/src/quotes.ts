@@ -1,4 +1,4 @@
-import type { OfferAttributes, Quote, SpotPriceTick } from '#contracts';
+import { instantMs, type OfferAttributes, type Quote, type SpotPriceTick } from '#contracts';
 import { effectivePrice, fxCurrencyOf, usdRatesFrom, type FxInForce } from '#pricing';
 
 /** An offer's current state, as market-data keeps it in `market.offers`. */
@@ -46,8 +46,8 @@ export function offerStateOf(t: SpotPriceTick): OfferState {
     energyKwhPerUnit: t.energyKwhPerUnit,
     energyIncluded: t.energyIncluded,
     capacity: t.capacity,
-    validFrom: new Date(t.validFrom),
-    validUntil: new Date(t.validUntil),
+    validFrom: new Date(instantMs(t.validFrom)),
+    validUntil: new Date(instantMs(t.validUntil)),
     attributes: t.attributes,
   };
 }
