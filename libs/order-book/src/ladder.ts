@@ -31,11 +31,13 @@ export function levelKey(price: bigint): number {
   return price <= MAX_KEY && price >= -MAX_KEY ? Number(price) : price > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER;
 }
 const MAX_KEY = BigInt(Number.MAX_SAFE_INTEGER);
+/** Dead heap entries tolerated beyond the live levels' count before a rebuild. */
+const COMPACT_SLACK = 64;
 
 /**
  * Price levels, each a FIFO linked list, with the best price on a heap. Insert is O(log levels)
- * for a new price and O(1) otherwise; remove is O(1) (an empty level leaves the heap lazily);
- * the best order is O(1) amortised. `direction` 1 puts the lowest price first (asks), -1 the
+ * amortised for a new price and O(1) otherwise; remove is O(1) (an empty level leaves the heap
+ * lazily, or in a rebuild); the best order is O(1) amortised. `direction` 1 puts the lowest price first (asks), -1 the
  * highest (bids, stored negated on the heap).
  */
 export class Ladder<T> {
@@ -55,7 +57,12 @@ export class Ladder<T> {
     if (level === undefined) {
       level = { head: undefined, tail: undefined, count: 0 };
       this.levels.set(key, level);
-      this.heap.push(this.direction === 1 ? key : -key);
+      // Emptied levels leave the heap only when they reach its top, and a book whose prices keep
+      // moving (every quote a new price) would grow it without end, and every walk past the best
+      // level with it. Rebuilt from the live levels when the dead outnumber them: O(1) amortised.
+      // Here, not in `remove`, because a walk may remove the order it was given, never insert.
+      if (this.heap.size > 2 * this.levels.size + COMPACT_SLACK) this.heap.reset(this.liveKeys());
+      else this.heap.push(this.direction === 1 ? key : -key);
     }
     const node: Node<T> = { order, remaining: quantity, seq, price, key, prev: level.tail, next: undefined, level };
     if (level.tail === undefined) level.head = node;
@@ -79,6 +86,15 @@ export class Ladder<T> {
     level.count -= 1;
     this.live -= 1;
     if (level.count === 0) this.levels.delete(node.key); // the heap forgets it when it surfaces
+  }
+
+  /** Entries on the price heap, live or not (bounded by about twice the levels). */
+  get heapSize(): number {
+    return this.heap.size;
+  }
+
+  private *liveKeys(): Generator<number> {
+    for (const key of this.levels.keys()) yield this.direction === 1 ? key : -key;
   }
 
   /** The first order in priority, or undefined. */

@@ -27,6 +27,28 @@ export class PriceHeap {
     items[i] = key;
   }
 
+  /** Replaces the keys with `keys`, heapified in O(n) (Floyd). */
+  reset(keys: Iterable<number>): void {
+    const items = this.items;
+    items.length = 0;
+    for (const k of keys) items.push(k);
+    for (let start = (items.length >> 1) - 1; start >= 0; start -= 1) {
+      const key = items[start] as number;
+      let i = start;
+      const n = items.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && (items[r] as number) < (items[l] as number) ? r : l;
+        if ((items[c] as number) >= key) break;
+        items[i] = items[c] as number;
+        i = c;
+      }
+      items[i] = key;
+    }
+  }
+
   pop(): number | undefined {
     const items = this.items;
     const top = items[0];
