@@ -487,6 +487,29 @@ export class Market {
   }
 }
 
+/** Field by field, like `offerRecordOf`, and for the same reason. */
 function newRecord(spec: OrderSpec): OrderRecord {
-  return { ...spec, status: 'open', filledMicro: 0n, fillCount: 0, stepCount: 0, priority: 0, wakeAt: null, reason: null, requeued: [] };
+  return {
+    jobId: spec.jobId,
+    customerId: spec.customerId,
+    instrument: spec.instrument,
+    quantityMicro: spec.quantityMicro,
+    limitNanoUsd: spec.limitNanoUsd,
+    allowSplit: spec.allowSplit,
+    constraints: spec.constraints,
+    earliestStart: spec.earliestStart,
+    latestStart: spec.latestStart,
+    deadline: spec.deadline,
+    deferrable: spec.deferrable,
+    forecast: spec.forecast,
+    submittedAt: spec.submittedAt,
+    status: 'open',
+    filledMicro: 0n,
+    fillCount: 0,
+    stepCount: 0,
+    priority: 0,
+    wakeAt: null,
+    reason: null,
+    requeued: [],
+  };
 }
