@@ -1,4 +1,4 @@
-import { MAX_FORECAST_SLOTS, type EnergyTariff, type FxRate, type SpotPriceTick } from '#contracts';
+import { instantMs, MAX_FORECAST_SLOTS, type EnergyTariff, type FxRate, type SpotPriceTick } from '#contracts';
 import {
   eligibleOffers,
   forecast,
@@ -20,7 +20,7 @@ import {
 } from '#market';
 import { Effects, Market, TimerHeap, type AllocationRecord, type JobStep } from '#order-book';
 import { amountNanoUsd, feeNanoUsd, formatQuantity, parseQuantityMicro, usdRatesFrom, type FxInForce, type TariffSlot } from '#pricing';
-import type { BacktestInputs, BacktestJob } from './inputs.js';
+import type { BacktestInputs, BacktestJob, Located } from './inputs.js';
 
 /** How far ahead the gateway reads tariff slots for a forecast (the same horizon). */
 const FORECAST_HORIZON_MS = 8 * 86_400_000;
@@ -160,17 +160,33 @@ export class Backtester {
   }
 
   run(inputs: BacktestInputs): Report {
-    type Event = { at: number; rank: number; line: number; apply: () => void };
-    const events: Event[] = [];
-    for (const { message: f, line } of inputs.fx) events.push({ at: Date.parse(f.asOf), rank: 0, line, apply: () => this.applyFx(f) });
-    for (const { message: t, line } of inputs.tariffs) events.push({ at: Date.parse(t.publishedAt), rank: 1, line, apply: () => this.applyTariff(t) });
-    for (const { message: t, line } of inputs.ticks) events.push({ at: Date.parse(t.publishedAt), rank: 2, line, apply: () => this.applyTick(t) });
-    for (const { message: j, line } of inputs.jobs) events.push({ at: j.submittedAt, rank: 3, line, apply: () => this.submit(j) });
-    events.sort((a, b) => a.at - b.at || a.rank - b.rank || a.line - b.line);
-    for (const e of events) {
-      this.advanceTo(e.at);
-      this.now = Math.max(this.now, e.at);
-      e.apply();
+    // Each input in time order, then merged: at one instant FX, then tariffs, ticks and jobs.
+    const fx = inTimeOrder(inputs.fx, (f) => instantMs(f.asOf));
+    const tariffs = inTimeOrder(inputs.tariffs, (t) => instantMs(t.publishedAt));
+    const ticks = inTimeOrder(inputs.ticks, (t) => instantMs(t.publishedAt));
+    const jobs = inTimeOrder(inputs.jobs, (j) => j.submittedAt);
+    const streams = [fx, tariffs, ticks, jobs];
+    const next = [0, 0, 0, 0];
+    for (;;) {
+      let stream = -1;
+      let at = Number.POSITIVE_INFINITY;
+      for (let s = 0; s < 4; s += 1) {
+        const i = next[s] as number;
+        const { times } = streams[s] as TimeOrder<unknown>;
+        if (i < times.length && (times[i] as number) < at) {
+          stream = s;
+          at = times[i] as number;
+        }
+      }
+      if (stream === -1) break;
+      const i = next[stream] as number;
+      next[stream] = i + 1;
+      this.advanceTo(at);
+      this.now = Math.max(this.now, at);
+      if (stream === 0) this.applyFx((fx.items[i] as Located<FxRate>).message);
+      else if (stream === 1) this.applyTariff((tariffs.items[i] as Located<EnergyTariff>).message);
+      else if (stream === 2) this.applyTick((ticks.items[i] as Located<SpotPriceTick>).message);
+      else this.submit((jobs.items[i] as Located<BacktestJob>).message);
       this.drain();
     }
     // After the last input, the clock runs on until every job has ended (its latest start at most).
@@ -183,7 +199,7 @@ export class Backtester {
   // ---- inputs, as market-data applies them ---------------------------------------------------
 
   private applyFx(f: FxRate): void {
-    const at = Date.parse(f.asOf);
+    const at = instantMs(f.asOf);
     const key = `${f.base}:${f.quote}`;
     const current = this.rates.get(key);
     if (current !== undefined && current.asOf.getTime() > at) return;
@@ -204,8 +220,8 @@ export class Backtester {
     feed.currency = t.currency;
     feed.unit = t.unit;
     for (const s of t.slots) {
-      const start = Date.parse(s.start);
-      feed.slots.set(start, { start, end: Date.parse(s.end), price: s.price, seq: t.seq });
+      const start = instantMs(s.start);
+      feed.slots.set(start, { start, end: instantMs(s.end), price: s.price, seq: t.seq });
     }
     feed.sorted = undefined;
     this.merged.delete(t.zone);
@@ -510,6 +526,28 @@ export class Backtester {
       },
     };
   }
+}
+
+interface TimeOrder<T> {
+  readonly items: readonly Located<T>[];
+  readonly times: Float64Array;
+}
+
+/**
+ * One input's messages by time, file order among equal instants. History files are nearly always
+ * in order already, and then nothing is sorted.
+ */
+function inTimeOrder<T>(items: readonly Located<T>[], timeOf: (message: T) => number): TimeOrder<T> {
+  const times = new Float64Array(items.length);
+  let sorted = true;
+  for (let i = 0; i < items.length; i += 1) {
+    const t = timeOf((items[i] as Located<T>).message);
+    times[i] = t;
+    if (i > 0 && (t < (times[i - 1] as number) || (items[i] as Located<T>).line < (items[i - 1] as Located<T>).line)) sorted = false;
+  }
+  if (sorted) return { items, times };
+  const order = items.map((_, i) => i).sort((a, b) => (times[a] as number) - (times[b] as number) || (items[a] as Located<T>).line - (items[b] as Located<T>).line);
+  return { items: order.map((i) => items[i] as Located<T>), times: Float64Array.from(order, (i) => times[i] as number) };
 }
 
 /** The index of the first slot (sorted, without overlaps) that ends after `at`. */
