@@ -16,7 +16,7 @@ export const offerAttributesSchema = z
     tier: z.enum(['spot', 'on-demand']),
     interruptible: z.boolean(),
     dataPolicy: z.enum(['no-retention', 'retention-30d', 'training-allowed']),
-    hardware: z.string().min(1).max(64).regex(/^[\x20-\x7E]+$/, 'printable ASCII'),
+    hardware: z.string().regex(/^[\x20-\x7E]{1,64}$/, '1 to 64 printable ASCII characters'),
   })
   .strict();
 export type OfferAttributes = z.infer<typeof offerAttributesSchema>;

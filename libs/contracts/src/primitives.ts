@@ -4,12 +4,19 @@ import { z } from 'zod';
 export const MAX_ID_LENGTH = 128;
 export const MAX_DECIMAL_LENGTH = 40;
 
+/*
+ * Each primitive is one check: a regular expression that bounds the length too. Zod runs every
+ * check of a field in turn (~0.1 µs each), and a tick has fifteen fields: separate min, max and
+ * pattern checks made its validation cost twice what the JSON parse does.
+ */
+
 /** Identifiers: providers, offers, zones, regions. Safe in Kafka keys, URLs and log lines. */
 export const identifier = z
   .string()
-  .min(1)
-  .max(MAX_ID_LENGTH)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._\-:/]*$/, 'letters, digits and . _ - : / only, starting with a letter or digit');
+  .regex(
+    new RegExp(`^[A-Za-z0-9][A-Za-z0-9._\\-:/]{0,${MAX_ID_LENGTH - 1}}$`),
+    `1 to ${MAX_ID_LENGTH} letters, digits and . _ - : / only, starting with a letter or digit`,
+  );
 
 /**
  * Money and rates travel as decimal strings and are parsed exactly into bigint atomic units:
@@ -17,10 +24,17 @@ export const identifier = z
  */
 export const decimalString = z
   .string()
-  .max(MAX_DECIMAL_LENGTH)
-  .regex(/^-?(0|[1-9]\d*)(\.\d+)?$/, 'a decimal number as a string, such as "0.1432" or "-1.05"');
+  .regex(
+    new RegExp(`^(?=.{1,${MAX_DECIMAL_LENGTH}}$)-?(0|[1-9]\\d*)(\\.\\d+)?$`),
+    `a decimal number as a string of at most ${MAX_DECIMAL_LENGTH} characters, such as "0.1432" or "-1.05"`,
+  );
 
-export const nonNegativeDecimalString = decimalString.refine((v) => !v.startsWith('-'), 'must not be negative');
+export const nonNegativeDecimalString = z
+  .string()
+  .regex(
+    new RegExp(`^(?=.{1,${MAX_DECIMAL_LENGTH}}$)(0|[1-9]\\d*)(\\.\\d+)?$`),
+    `a non-negative decimal number as a string of at most ${MAX_DECIMAL_LENGTH} characters, such as "0.1432"`,
+  );
 
 /** ISO 4217 code (upper case) or GBX for British pence, as tariff files quote them. */
 export const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as "USD"');
@@ -34,6 +48,21 @@ export const isoInstant = z.iso.datetime({ offset: true });
  * tick carries three instants; this costs ~0.1 µs.
  */
 export function instantMs(text: string): number {
+  // The last two instants read: a tick's validFrom is usually its publishedAt, and many ticks
+  // share both. A string compare is several times cheaper than even the fast path.
+  if (text === recent[0]) return recentMs[0] as number;
+  if (text === recent[1]) return recentMs[1] as number;
+  const ms = parseInstant(text);
+  const slot = (nextRecent ^= 1);
+  recent[slot] = text;
+  recentMs[slot] = ms;
+  return ms;
+}
+const recent: (string | undefined)[] = [undefined, undefined];
+const recentMs = new Float64Array(2);
+let nextRecent = 0;
+
+function parseInstant(text: string): number {
   const n = text.length;
   if (!((n === 20 || n === 24) && text.charCodeAt(n - 1) === 90 /* Z */)) return Date.parse(text);
   const year = digit(text, 0) * 1000 + digit(text, 1) * 100 + digit(text, 2) * 10 + digit(text, 3);
@@ -83,10 +112,12 @@ function daysFromCivil(year: number, month: number, day: number): number {
 }
 
 /** Per-key sequence numbers: strictly increasing per producer key, safe as a JS number. */
-export const sequenceNumber = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export const sequenceNumber = z.int().min(0);
 
 /** `gpu:<class>` (GPU-hours) or `model:<id>` (millions of tokens). */
 export const instrument = z
   .string()
-  .max(MAX_ID_LENGTH)
-  .regex(/^(gpu|model):[A-Za-z0-9][A-Za-z0-9._\-/]*$/, 'an instrument such as "gpu:h100" or "model:llama-3.1-70b"');
+  .regex(
+    new RegExp(`^(?=.{1,${MAX_ID_LENGTH}}$)(gpu|model):[A-Za-z0-9][A-Za-z0-9._\\-/]*$`),
+    `an instrument of at most ${MAX_ID_LENGTH} characters, such as "gpu:h100" or "model:llama-3.1-70b"`,
+  );
