@@ -146,6 +146,8 @@ export class Backtester {
   private fxList: FxInForce[] = [];
   /** The USD rates in force, parsed once per FX change (market-data parses them per quote). */
   private usd: UsdRatesInForce = usdRatesFrom([]);
+  /** Each zone's slot in force, and the instants between which it stays so (`currentSlot`). */
+  private readonly inForce = new Map<string, { readonly from: number; readonly until: number; readonly slot: CurrentSlot | undefined }>();
   /** Reused for every quote: the one zone's slot in force. */
   private readonly slotOf = new Map<string, CurrentSlot>();
   /** Offers to re-quote, by instant (an offer coming into force, its tariff slot ending). */
@@ -225,6 +227,7 @@ export class Backtester {
     }
     feed.sorted = undefined;
     this.merged.delete(t.zone);
+    this.inForce.delete(t.zone);
     for (const [key, o] of this.offers) if (o.state.gridZone === t.zone && !o.state.energyIncluded) this.requote(key);
   }
 
@@ -267,20 +270,30 @@ export class Backtester {
     this.requotes.push(at, key);
   }
 
-  /** The slot in force for a zone at `at`: real-time over day-ahead over retail, the latest start among equals. */
+  /**
+   * The slot in force for a zone at `at`: real-time over day-ahead over retail, the latest start
+   * among equals. Kept per zone until the next slot boundary of any of its feeds (or a new tariff):
+   * every offer of the zone re-quoted in between gets the same answer, and the same object.
+   */
   private currentSlot(zone: string, at: number): CurrentSlot | undefined {
+    const known = this.inForce.get(zone);
+    if (known !== undefined && known.from <= at && at < known.until) return known.slot;
     const feeds = this.tariffs.get(zone);
     if (feeds === undefined) return undefined;
     let best: CurrentSlot | undefined;
     let bestRank = Number.POSITIVE_INFINITY;
+    let until = Number.POSITIVE_INFINITY;
     for (const [kind, feed] of feeds) {
+      const slots = sortedSlots(feed);
+      until = Math.min(until, nextBoundary(slots, at));
       const rank = TARIFF_PRECEDENCE[kind] ?? 3;
       if (rank >= bestRank) continue;
-      const slot = slotAt(sortedSlots(feed), at);
+      const slot = slotAt(slots, at);
       if (slot === undefined) continue;
       best = { zone, kind, price: slot.price, currency: feed.currency, unit: feed.unit, seq: slot.seq, end: new Date(slot.end) };
       bestRank = rank;
     }
+    this.inForce.set(zone, { from: at, until, slot: best });
     return best;
   }
 
@@ -418,10 +431,14 @@ export class Backtester {
   /** Takes what the last calls changed: allocations and lifecycle steps, into each job's record. */
   private drain(): void {
     const fx = this.fx;
-    for (const a of fx.allocations) this.jobs.get(a.jobId)?.allocations.push(a);
-    for (const s of fx.steps) this.step(s);
-    fx.allocations.length = 0;
-    fx.steps.length = 0;
+    if (fx.allocations.length > 0) {
+      for (const a of fx.allocations) this.jobs.get(a.jobId)?.allocations.push(a);
+      fx.allocations.length = 0;
+    }
+    if (fx.steps.length > 0) {
+      for (const s of fx.steps) this.step(s);
+      fx.steps.length = 0;
+    }
   }
 
   private step(s: JobStep): void {
@@ -565,6 +582,25 @@ function firstEndingAfter(slots: readonly TariffSlot[], at: number): number {
 function sortedSlots(feed: TariffFeed): StoredSlot[] {
   feed.sorted ??= [...feed.slots.values()].sort((a, b) => a.start - b.start);
   return feed.sorted;
+}
+
+/** The first slot start or end after `at`: until then, which slot is in force cannot change. */
+function nextBoundary(slots: readonly StoredSlot[], at: number): number {
+  // `slotAt` decides among the last four slots starting at or before `at`: its answer changes
+  // only when another slot starts, or when one of those four ends.
+  let lo = 0;
+  let hi = slots.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((slots[mid] as StoredSlot).start <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  let next = lo < slots.length ? (slots[lo] as StoredSlot).start : Number.POSITIVE_INFINITY;
+  for (let i = lo - 1; i >= 0 && i >= lo - 4; i -= 1) {
+    const end = (slots[i] as StoredSlot).end;
+    if (end > at) next = Math.min(next, end);
+  }
+  return next;
 }
 
 /** The slot containing `at` (the latest start among overlapping ones), by binary search. */
