@@ -95,39 +95,61 @@ for (let j = 0; j < JOBS; j += 1) {
 const texts = { ticks: tickLines.join('\n'), tariffs: tariffLines.join('\n'), fx: fxLines.join('\n'), jobs: jobLines.join('\n') };
 const messages = tickLines.length + tariffLines.length + fxLines.length + jobLines.length;
 
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+
+// Each figure is the median of RUNS runs: on this machine one run of a few seconds varies by ±30%.
 // ---- 3. baseline: JSON.parse alone ------------------------------------------------------------------
-const b0 = performance.now();
-let parsed = 0;
-for (const text of Object.values(texts)) for (const line of text.split('\n')) parsed += JSON.parse(line) === null ? 0 : 1;
-const parseRate = parsed / ((performance.now() - b0) / 1_000);
+const parseRates: number[] = [];
+for (let r = 0; r < RUNS; r += 1) {
+  const b0 = performance.now();
+  let parsed = 0;
+  for (const text of Object.values(texts)) for (const line of text.split('\n')) parsed += JSON.parse(line) === null ? 0 : 1;
+  parseRates.push(parsed / ((performance.now() - b0) / 1_000));
+}
+const parseRate = median(parseRates);
 
 // ---- 1. the whole path ----------------------------------------------------------------------------
-const t0 = performance.now();
-const inputs = {
+const read = () => ({
   ticks: readLines('ticks', texts.ticks, Topic.SpotPrices, spotPriceTickSchema),
   tariffs: readLines('tariffs', texts.tariffs, Topic.EnergyTariffs, energyTariffSchema),
   fx: readLines('fx', texts.fx, Topic.FxRates, fxRateSchema),
   jobs: readJobs('jobs', texts.jobs),
-};
-const t1 = performance.now();
-const report = new Backtester(200).run(inputs);
-const t2 = performance.now();
-// ---- 2. the replay alone, once more (warm) ------------------------------------------------------
-const r0 = performance.now();
-const again = new Backtester(200).run(inputs);
-const r1 = performance.now();
-const identical = JSON.stringify(again) === JSON.stringify(report);
+});
+const wholeSeconds: number[] = [];
+const readSeconds: number[] = [];
+let inputs = read();
+let report = new Backtester(200).run(inputs);
+for (let r = 0; r < RUNS; r += 1) {
+  const t0 = performance.now();
+  inputs = read();
+  const t1 = performance.now();
+  report = new Backtester(200).run(inputs);
+  const t2 = performance.now();
+  wholeSeconds.push((t2 - t0) / 1_000);
+  readSeconds.push((t1 - t0) / 1_000);
+}
+// ---- 2. the replay alone, on inputs already read ------------------------------------------------
+const replaySeconds: number[] = [];
+let identical = true;
+for (let r = 0; r < RUNS; r += 1) {
+  const r0 = performance.now();
+  const again = new Backtester(200).run(inputs);
+  replaySeconds.push((performance.now() - r0) / 1_000);
+  identical &&= JSON.stringify(again) === JSON.stringify(report);
+}
 
-const whole = messages / ((t2 - t0) / 1_000);
-const replay = messages / ((r1 - r0) / 1_000);
+const whole = messages / median(wholeSeconds);
+const replay = messages / median(replaySeconds);
 const heap = process.memoryUsage().heapUsed / 2 ** 20;
 const t = report.totals;
 console.log(`
 bench:backtest — a month: ${OFFERS} offers ticking every ${TICK_MINUTES} min over ${ZONES.length} zones, daily day-ahead tariffs, hourly FX, ${JOBS} jobs
   messages: ${messages.toLocaleString('en-US')} (${tickLines.length.toLocaleString('en-US')} ticks, ${tariffLines.length} tariffs, ${fxLines.length} FX, ${jobLines.length} jobs)
-  whole path (read, validate, replay): ${fmt(whole, 0)} messages/s in ${fmt((t2 - t0) / 1_000, 2)} s (read ${fmt((t1 - t0) / 1_000, 2)} s) — budget 200,000: ${fmt(whole / 200_000, 2)}×
-  replay alone: ${fmt(replay, 0)} messages/s in ${fmt((r1 - r0) / 1_000, 2)} s — budget 200,000: ${fmt(replay / 200_000, 2)}×
+  medians of ${RUNS} runs, after one warm-up run:
+  whole path (read, validate, replay): ${fmt(whole, 0)} messages/s in ${fmt(median(wholeSeconds), 2)} s (read ${fmt(median(readSeconds), 2)} s) — budget 200,000: ${fmt(whole / 200_000, 2)}×
+  replay alone: ${fmt(replay, 0)} messages/s in ${fmt(median(replaySeconds), 2)} s — budget 200,000: ${fmt(replay / 200_000, 2)}×
   baseline (JSON.parse alone, same lines): ${fmt(parseRate, 0)} messages/s; whole path / baseline ${fmt(whole / parseRate, 3)}
-  outcome: ${t.filled} filled, ${t.partiallyFilled} partly, ${t.expired} expired, ${t.refused} refused; second run byte-identical: ${identical}
+  outcome: ${t.filled} filled, ${t.partiallyFilled} partly, ${t.expired} expired, ${t.refused} refused; every run byte-identical: ${identical}
   heap used: ${fmt(heap, 0)} MiB
 `);
