@@ -96,6 +96,20 @@ export async function ensureTopics(kafka: Kafka, config: Config, topics: readonl
         replicationFactor: config.KAFKA_REPLICATION_FACTOR,
       })),
     });
+    // A new topic's leader is known to the controller before the broker serves it: until then
+    // offset requests fail with NOT_LEADER_FOR_PARTITION (seen on a fresh KRaft broker). Wait
+    // until every new topic answers, so callers can read offsets straight away.
+    for (const topic of wanted) {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await admin.fetchTopicOffsets(topic);
+          break;
+        } catch (error) {
+          if (attempt >= 50 || (error as { retriable?: boolean }).retriable !== true) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    }
   } finally {
     await admin.disconnect();
   }
