@@ -64,7 +64,7 @@ export class SpotPriceConsumer {
     }
 
     await this.partitions.ensureFor(manager, applied.map((m) => m.payload.validFrom));
-    await this.store(manager, applied, rejected, [...latest.values()]);
+    await this.store(manager, applied, rejected);
     const offers = [...latest.values()].map(offerStateOf);
     const now = this.clock.now();
     if ((await this.quotes.refresh(manager, offers, now)).unpriced > 0) this.refresher.retrySoon();
@@ -110,9 +110,11 @@ export class SpotPriceConsumer {
   /**
    * One round trip: the applied ticks, the rejections and the offers' new state. Rows travel as
    * one JSON document each (the ticks as the very bytes that were validated), which PostgreSQL
-   * unpacks itself: no per-value parameter encoding on this hot path.
+   * unpacks itself: no per-value parameter encoding on this hot path. The offers' state is each
+   * offer's latest tick among the applied ones, taken from the same unpacked rows: unpacking is
+   * most of the statement's time (about 9 µs a tick).
    */
-  private async store(manager: EntityManager, applied: readonly TickMessage[], rejected: readonly Rejection[], latest: readonly SpotPriceTick[]): Promise<void> {
+  private async store(manager: EntityManager, applied: readonly TickMessage[], rejected: readonly Rejection[]): Promise<void> {
     if (applied.length === 0 && rejected.length === 0) return;
     await manager.query(
       `WITH applied AS (
@@ -134,12 +136,11 @@ export class SpotPriceConsumer {
        INSERT INTO "${AppSchema.Market}".offers
          (provider_id, offer_id, last_seq, instrument, region, grid_zone, price, currency,
           energy_kwh_per_unit, energy_included, capacity, valid_from, valid_until, attributes, updated_at)
-       SELECT "providerId", "offerId", seq, instrument, region, "gridZone", price, currency,
+       SELECT DISTINCT ON ("providerId", "offerId")
+              "providerId", "offerId", seq, instrument, region, "gridZone", price, currency,
               "energyKwhPerUnit", "energyIncluded", capacity, "validFrom", "validUntil", attributes, now()
-         FROM json_to_recordset($3::json) AS l(
-           "providerId" text, "offerId" text, seq bigint, instrument text, region text, "gridZone" text,
-           price numeric, currency char(3), "energyKwhPerUnit" numeric, "energyIncluded" boolean, capacity numeric,
-           "validFrom" timestamptz, "validUntil" timestamptz, attributes jsonb)
+         FROM applied
+        ORDER BY "providerId", "offerId", seq DESC
        ON CONFLICT (provider_id, offer_id) DO UPDATE SET
          last_seq = excluded.last_seq, instrument = excluded.instrument, region = excluded.region,
          grid_zone = excluded.grid_zone, price = excluded.price, currency = excluded.currency,
@@ -150,7 +151,6 @@ export class SpotPriceConsumer {
         // The validated bytes themselves: the schema is strict, so they hold exactly these fields.
         `[${applied.map((m) => m.value.toString('utf8')).join(',')}]`,
         JSON.stringify(rejected.map((r) => ({ provider_id: r.tick.providerId, offer_id: r.tick.offerId, seq: r.tick.seq, last_seq: r.lastSeq, reason: r.reason }))),
-        JSON.stringify(latest),
       ],
     );
   }
