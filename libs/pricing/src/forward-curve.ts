@@ -62,7 +62,7 @@ export function lowerEnvelope(curves: readonly (readonly ForwardPrice[])[]): For
     }
     if (best === undefined) continue;
     const last = out.at(-1);
-    if (last !== undefined && last.end === start && last.effectiveNanoUsd === best) out[out.length - 1] = { ...last, end };
+    if (last !== undefined && last.end === start && last.effectiveNanoUsd === best) out[out.length - 1] = { start: last.start, end, effectiveNanoUsd: last.effectiveNanoUsd };
     else out.push({ start, end, effectiveNanoUsd: best });
   }
   return out;
