@@ -32,21 +32,7 @@ export class PriceHeap {
     const items = this.items;
     items.length = 0;
     for (const k of keys) items.push(k);
-    for (let start = (items.length >> 1) - 1; start >= 0; start -= 1) {
-      const key = items[start] as number;
-      let i = start;
-      const n = items.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && (items[r] as number) < (items[l] as number) ? r : l;
-        if ((items[c] as number) >= key) break;
-        items[i] = items[c] as number;
-        i = c;
-      }
-      items[i] = key;
-    }
+    for (let i = (items.length >> 1) - 1; i >= 0; i -= 1) siftDown(items, i, items[i] as number);
   }
 
   pop(): number | undefined {
@@ -54,18 +40,7 @@ export class PriceHeap {
     const top = items[0];
     const last = items.pop();
     if (items.length === 0 || last === undefined) return top;
-    let i = 0;
-    const n = items.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && (items[r] as number) < (items[l] as number) ? r : l;
-      if ((items[c] as number) >= last) break;
-      items[i] = items[c] as number;
-      i = c;
-    }
-    items[i] = last;
+    siftDown(items, 0, last);
     return top;
   }
 
@@ -112,4 +87,19 @@ export class PriceHeap {
       }
     }
   }
+}
+
+/** Puts `key` at index `i` and moves it down past smaller children until the heap holds again. */
+function siftDown(items: number[], i: number, key: number): void {
+  const n = items.length;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const c = r < n && (items[r] as number) < (items[l] as number) ? r : l;
+    if ((items[c] as number) >= key) break;
+    items[i] = items[c] as number;
+    i = c;
+  }
+  items[i] = key;
 }
