@@ -19,7 +19,7 @@ import { createIdempotentProducer, createKafka, encodeMessage, ensureTopics } fr
 import { runMigrations } from '#migrations';
 import { parseConfig } from '#platform';
 import { SimulatedAdapter } from '../apps/dispatcher/src/providers/simulated.adapter.js';
-import { fmt, freshDatabase, peakRssMiB, startService, waitReady } from './support.js';
+import { fmt, freshDatabase, peakRssMiB, startService, stopService, waitReady } from './support.js';
 
 const N = Number(process.env['BENCH_ALLOCATIONS'] ?? 2_000);
 const R = Number(process.env['BENCH_REQUESTS'] ?? 10);
@@ -172,7 +172,7 @@ const histogram = (name: string) => {
 const metering = histogram('spotgrid_dispatch_metering_seconds');
 const request = histogram('spotgrid_dispatch_request_seconds');
 const rss = peakRssMiB(service.pid ?? 0);
-service.kill('SIGTERM');
+await stopService(service);
 
 // ---- 3. baseline: the adapter alone, same requests ----------------------------------------------
 const adapter = new SimulatedAdapter({

@@ -15,7 +15,7 @@ import { feedSecretOf, KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Qu
 import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
 import { parseConfig } from '#platform';
 import { runMigrations } from '#migrations';
-import { fmt, freshDatabase, peakRssMiB, percentile, startService, waitReady } from './support.js';
+import { fmt, freshDatabase, peakRssMiB, percentile, startService, stopService, waitReady } from './support.js';
 
 const N = Number(process.env['BENCH_TICKS'] ?? 200_000);
 const RATE = Number(process.env['BENCH_RATE'] ?? 20_000);
@@ -200,6 +200,6 @@ bench:ingest  (${N.toLocaleString('en-US')} ticks, ${PROVIDERS * OFFERS_PER_PROV
   baseline      bare kafkajs consumer, same ticks, same run: ${fmt(baselineRate, 0)} msgs/s → ingest is ${fmt(throughput / baselineRate, 2)}× of it
 `);
 
-service.kill('SIGTERM');
+await stopService(service);
 await Promise.allSettled([baseline.disconnect(), quotesConsumer.disconnect(), producer.disconnect(), admin.disconnect(), db.end()]);
 process.exit(0);

@@ -16,7 +16,7 @@ import { Topic, type Allocation, type UsageMetered } from '#contracts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
 import { runMigrations } from '#migrations';
 import { parseConfig } from '#platform';
-import { fmt, freshDatabase, peakRssMiB, percentile, startService, waitReady } from './support.js';
+import { fmt, freshDatabase, peakRssMiB, percentile, startService, stopService, waitReady } from './support.js';
 
 const N = Number(process.env['BENCH_EVENTS'] ?? 50_000);
 const RATE = Number(process.env['BENCH_RATE'] ?? 2_000);
@@ -140,7 +140,7 @@ const latencies = postedRows.map((r) => r.posted_at.getTime() - (sentAt.get(r.ke
 const { rows: dupRows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT idempotency_key FROM billing.transactions GROUP BY 1 HAVING count(*) > 1) d`);
 const { rows: sumRows } = await db.query<{ s: string }>(`SELECT coalesce(sum(amount), 0)::text AS s FROM billing.entries`);
 const rss = peakRssMiB(service.pid ?? 0);
-service.kill('SIGTERM');
+await stopService(service);
 
 // ---- 3. baseline: a bare consumer over the same events ----------------------------------------
 const baseline = kafka.consumer({ groupId: `${run}.baseline` });

@@ -19,7 +19,7 @@ import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging'
 import { runMigrations } from '#migrations';
 import { parseConfig } from '#platform';
 import { issueApiKey } from '../apps/gateway/src/access/api-keys.js';
-import { fmt, freshDatabase, peakRssMiB, percentile, startService, waitReady } from './support.js';
+import { fmt, freshDatabase, peakRssMiB, percentile, startService, stopService, waitReady } from './support.js';
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 1_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -247,7 +247,7 @@ const baseLat = [...baseSent].flatMap(([k, t]) => (seenAt.has(k) ? [(seenAt.get(
 await baseline.disconnect();
 await producer.disconnect();
 await db.end();
-for (const s of services) s.child.kill('SIGTERM');
+await Promise.all(services.map((s) => stopService(s.child)));
 
 const p = (xs: number[], q: number) => fmt(percentile(xs, q), 1);
 console.log(`

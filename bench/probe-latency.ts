@@ -8,7 +8,7 @@ import { feedSecretOf, KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Qu
 import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
 import { parseConfig } from '#platform';
 import { runMigrations } from '#migrations';
-import { fmt, freshDatabase, startService, waitReady } from './support.js';
+import { fmt, freshDatabase, startService, stopService, waitReady } from './support.js';
 
 const run = `probe${Date.now().toString(36)}`;
 const databaseUrl = await freshDatabase('spotgrid_probe');
@@ -57,6 +57,6 @@ for (let seq = 1; seq <= 20; seq += 1) {
   await new Promise((r) => setTimeout(r, 300));
 }
 console.log(rows.join('\n'));
-service.kill('SIGTERM');
+await stopService(service);
 await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect(), db.end()]);
 process.exit(0);

@@ -36,6 +36,20 @@ export function startService(app: string, env: Record<string, string>): ChildPro
   });
 }
 
+/**
+ * Stops a service and waits until it has exited (SIGKILL after `timeoutMs`). A bench that exits
+ * first leaves the service running into the next run, which then shares the machine with it
+ * and finds its database dropped under it.
+ */
+export async function stopService(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export async function waitReady(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
