@@ -13,6 +13,7 @@ import { Invoices1764210000000 } from './1764210000000-invoices.js';
 import { JournalChecksPerTransaction1764220000000 } from './1764220000000-journal-checks-per-transaction.js';
 import { Access1764230000000 } from './1764230000000-access.js';
 import { JobBaselines1764240000000 } from './1764240000000-job-baselines.js';
+import { BalancesInOrder1764250000000 } from './1764250000000-balances-in-order.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -31,6 +32,7 @@ export const migrations = [
   JournalChecksPerTransaction1764220000000,
   Access1764230000000,
   JobBaselines1764240000000,
+  BalancesInOrder1764250000000,
 ];
 
 export { allEntities } from './entities.js';

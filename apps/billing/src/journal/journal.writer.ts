@@ -100,7 +100,8 @@ export async function postTransactions(manager: EntityManager, txs: readonly Led
     );
   }
   if (toEnter.length === 0) return outcomes;
-  const accounts = [...new Set(toEnter.flatMap((tx) => tx.lines.map((l) => l.account)))];
+  // Sorted: concurrent postings take the account rows in one order, so they queue, never deadlock.
+  const accounts = [...new Set(toEnter.flatMap((tx) => tx.lines.map((l) => l.account)))].sort();
   await manager.query(
     `INSERT INTO "${B}".accounts (account_id, kind, owner_id, asset)
      SELECT a, split_part(a, ':', 1), substr(a, strpos(a, ':') + 1), 'USD' FROM unnest($1::text[]) AS a

@@ -54,11 +54,14 @@ export class AllocationConsumer {
     if (fresh.length === 0) return;
     const byId = new Map(rows.map((a) => [a.allocationId, a]));
     // A job accepted through the gateway already holds its worst case (hold id = job id); an
-    // allocation of any other job gets a hold of its own.
+    // allocation of any other job gets a hold of its own. In customer order: each new hold moves
+    // its customer's account (a row trigger), and concurrent batches must take those rows in one
+    // order or they can deadlock (seen in bench:ledger).
     await manager.query(
       `INSERT INTO "${B}".holds (hold_id, customer_id, job_id, allocation_id, amount, status)
        SELECT x.* FROM json_to_recordset($1::json) AS x(hold_id text, customer_id text, job_id text, allocation_id text, amount bigint, status text)
         WHERE NOT EXISTS (SELECT 1 FROM "${B}".holds h WHERE h.hold_id = x.job_id)
+        ORDER BY x.customer_id, x.hold_id
        ON CONFLICT (hold_id) DO NOTHING`,
       [
         JSON.stringify(

@@ -75,6 +75,11 @@ export async function postUsages(
     for (const holdId of [c.allocationId, c.jobId]) capture.set(holdId, (capture.get(holdId) ?? 0n) + compute + energy + fee);
   });
   if (capture.size > 0) {
+    // Capturing moves each customer's held amount (a row trigger on holds). The UPDATE visits
+    // holds in no particular order, so the customers' accounts are locked first, in order:
+    // concurrent postings then queue on them instead of deadlocking.
+    const customers = [...new Set(charges.filter((_, i) => outcomes[i]?.kind === 'posted').map((c) => `customer:${c.customerId}`))].sort();
+    await manager.query(`SELECT 1 FROM "${B}".accounts WHERE account_id = ANY($1) ORDER BY account_id FOR NO KEY UPDATE`, [customers]);
     await manager.query(
       `UPDATE "${B}".holds h SET captured = h.captured + x.amount
          FROM json_to_recordset($1::json) AS x(hold_id text, amount bigint)
