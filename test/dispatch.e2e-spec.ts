@@ -162,8 +162,13 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
     const job = await until(customer, id, 'completed');
     expect(job.reason).toContain('1 request(s) refused');
     // The provider sees the work it was given, and how its run went; another provider does not.
-    const work = (await (await fetch(`${gateway.url}/v1/provider/allocations`, { headers: await auth('provider', ids.http) })).json()) as { items: { jobId: string; run: { status: string } | null }[] };
-    expect(work.items.filter((a) => a.jobId === id).map((a) => a.run?.status)).toEqual(job.allocations.map((a) => a.run?.status));
+    const work = (await (await fetch(`${gateway.url}/v1/provider/allocations`, { headers: await auth('provider', ids.http) })).json()) as {
+      items: { jobId: string; run: { status: string } | null; unitPrice: { effectiveNanoUsd: string; effectiveUsd: string } }[];
+    };
+    const mine = work.items.filter((a) => a.jobId === id);
+    expect(mine.map((a) => a.run?.status)).toEqual(job.allocations.map((a) => a.run?.status));
+    // The unit price reads as the offers' quotes do: nano-USD for programs, a decimal for people.
+    for (const a of mine) expect(Number(a.unitPrice.effectiveUsd) * 1e9).toBeCloseTo(Number(a.unitPrice.effectiveNanoUsd), 0);
     const elsewhere = (await (await fetch(`${gateway.url}/v1/provider/allocations`, { headers: await auth('provider', `${ids.http}-other`) })).json()) as { items: unknown[] };
     expect(elsewhere.items).toEqual([]);
     expect(job.events.map((e) => e.type)).toEqual(expect.arrayContaining(['queued', 'matched', 'dispatched', 'running', 'completed']));

@@ -88,7 +88,7 @@ export class ProviderController {
           instrument: 'gpu:h100',
           region: 'us-east-1',
           quantityMicro: '4000000',
-          unitPrice: { computeNanoUsd: '2100000000', energyNanoUsd: '48000000', effectiveNanoUsd: '2148000000' },
+          unitPrice: { computeNanoUsd: '2100000000', energyNanoUsd: '48000000', effectiveNanoUsd: '2148000000', effectiveUsd: '2.148' },
           amountNanoUsd: '8592000000',
           matchedAt: '2026-11-27T09:30:01.000Z',
           run: { status: 'succeeded', reason: null, startedAt: '2026-11-27T09:30:01.200Z', endedAt: '2026-11-27T10:30:01.200Z' },
@@ -120,7 +120,8 @@ export class ProviderController {
         instrument: r.instrument,
         region: r.region,
         quantityMicro: r.quantity_micro,
-        unitPrice: { computeNanoUsd: r.compute_nano_usd, energyNanoUsd: r.energy_nano_usd, effectiveNanoUsd: r.effective_nano_usd },
+        // The same price split as an offer's quote above, human decimal included.
+        unitPrice: priceSplitView(r),
         amountNanoUsd: r.amount_nano_usd,
         matchedAt: r.matched_at.toISOString(),
         run: r.status === null ? null : { status: r.status, reason: r.reason, startedAt: r.started_at?.toISOString() ?? null, endedAt: r.ended_at?.toISOString() ?? null },
