@@ -143,7 +143,6 @@ export class Backtester {
   /** Each zone's slots with the kinds laid over each other, rebuilt only when a tariff arrives. */
   private readonly merged = new Map<string, TariffSlot[]>();
   private readonly rates = new Map<string, FxInForce>();
-  private fxList: FxInForce[] = [];
   /** The USD rates in force, parsed once per FX change (market-data parses them per quote). */
   private usd: UsdRatesInForce = usdRatesFrom([]);
   /** Each zone's slot in force, and the instants between which it stays so (`currentSlot`). */
@@ -206,8 +205,7 @@ export class Backtester {
     const current = this.rates.get(key);
     if (current !== undefined && current.asOf.getTime() > at) return;
     this.rates.set(key, { base: f.base, quote: f.quote, rate: f.rate, asOf: new Date(at) });
-    this.fxList = [...this.rates.values()];
-    this.usd = usdRatesFrom(this.fxList);
+    this.usd = usdRatesFrom([...this.rates.values()]);
     // A rate moves the prices quoted in another currency than USD, or with a tariff (in any currency).
     for (const [offer, o] of this.offers) if (o.state.currency !== 'USD' || !o.state.energyIncluded) this.requote(offer);
   }
@@ -389,7 +387,7 @@ export class Backtester {
       for (let i = from; i < all.length && (all[i] as TariffSlot).start < now + FORECAST_HORIZON_MS; i += 1) window.push(all[i] as TariffSlot);
       slots.set(zone, window);
     }
-    return { at: now, offers, slots, rates: usdRatesFrom(this.fxList).rates };
+    return { at: now, offers, slots, rates: this.usd.rates };
   }
 
   /** The two naive choices at submission: the first-listed eligible offer, and the cheapest on compute alone. */
