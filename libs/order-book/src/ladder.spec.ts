@@ -14,7 +14,7 @@ describe('Ladder', () => {
           const id = `offer-${offer}`;
           const old = live.get(id);
           if (old !== undefined) ladder.remove(old);
-          live.set(id, ladder.insert(id, BigInt(price), 1n, (seq += 1)));
+          live.set(id, ladder.insert(id, id, BigInt(price), 1n, (seq += 1)));
           // Bounded by the offers (at most 40 levels), not by the moves.
           expect(ladder.heapSize).toBeLessThanOrEqual(2 * 40 + 65);
         }

@@ -4,13 +4,17 @@ import type { Ask } from './types.js';
 /** One resting order in a price level's FIFO. */
 export interface Node<T> {
   order: T;
+  /** The order's id, kept here so that removing it never reads the (by then cold) order again. */
+  id: string;
+  /** The ladder it rests on: removal goes straight there, without a lookup by region. */
+  readonly ladder: Ladder<T>;
   /** What is left of it. */
   remaining: bigint;
   /** Arrival order: the time in price-time priority. */
-  readonly seq: number;
-  readonly price: bigint;
+  seq: number;
+  price: bigint;
   /** The price as the level's key (see `levelKey`). */
-  readonly key: number;
+  key: number;
   prev: Node<T> | undefined;
   next: Node<T> | undefined;
   level: Level<T> | undefined;
@@ -33,6 +37,8 @@ export function levelKey(price: bigint): number {
 const MAX_KEY = BigInt(Number.MAX_SAFE_INTEGER);
 /** Dead heap entries tolerated beyond the live levels' count before a rebuild. */
 const COMPACT_SLACK = 64;
+/** Removed nodes kept for reuse, at most (a bound, so that a book that shrank gives memory back). */
+const SPARE_NODES = 1_024;
 
 /**
  * Price levels, each a FIFO linked list, with the best price on a heap. Insert is O(log levels)
@@ -44,6 +50,12 @@ export class Ladder<T> {
   private readonly levels = new Map<number, Level<T>>();
   private readonly heap = new PriceHeap();
   private live = 0;
+  /**
+   * Removed nodes, reused by the next inserts. A book churns (every quote replaces an offer, every
+   * fill removes one) and a node lives just long enough to be copied by the young-generation
+   * collector before it dies: reusing it keeps that copying off the path of every order.
+   */
+  private readonly spare: Node<T>[] = [];
 
   constructor(private readonly direction: 1 | -1) {}
 
@@ -51,7 +63,7 @@ export class Ladder<T> {
     return this.live;
   }
 
-  insert(order: T, price: bigint, quantity: bigint, seq: number): Node<T> {
+  insert(order: T, id: string, price: bigint, quantity: bigint, seq: number): Node<T> {
     const key = levelKey(price);
     let level = this.levels.get(key);
     if (level === undefined) {
@@ -64,7 +76,18 @@ export class Ladder<T> {
       if (this.heap.size > 2 * this.levels.size + COMPACT_SLACK) this.heap.reset(this.liveKeys());
       else this.heap.push(this.direction === 1 ? key : -key);
     }
-    const node: Node<T> = { order, remaining: quantity, seq, price, key, prev: level.tail, next: undefined, level };
+    let node = this.spare.pop();
+    if (node === undefined) node = { order, id, ladder: this, remaining: quantity, seq, price, key, prev: level.tail, next: undefined, level };
+    else {
+      node.order = order;
+      node.id = id;
+      node.remaining = quantity;
+      node.seq = seq;
+      node.price = price;
+      node.key = key;
+      node.prev = level.tail;
+      node.level = level;
+    }
     if (level.tail === undefined) level.head = node;
     else level.tail.next = node;
     level.tail = node;
@@ -85,6 +108,7 @@ export class Ladder<T> {
     node.next = undefined;
     level.count -= 1;
     this.live -= 1;
+    if (this.spare.length < SPARE_NODES) this.spare.push(node);
     if (level.count === 0) this.levels.delete(node.key); // the heap forgets it when it surfaces
   }
 

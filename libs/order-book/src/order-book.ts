@@ -32,6 +32,8 @@ export class OrderBook {
   private seq = 0;
   /** Region names in order, kept while no region is added (the common case per operation). */
   private regionOrder: string[] = [];
+  /** The ladders in region order (empty ones too: a walk over an empty ladder ends at once). */
+  private ladders: Ladder<Ask>[] = [];
 
   constructor(readonly instrument: string) {}
 
@@ -66,8 +68,9 @@ export class OrderBook {
       ladder = new Ladder<Ask>(1);
       this.regions.set(ask.region, ladder);
       this.regionOrder = [...this.regions.keys()].sort();
+      this.ladders = this.regionOrder.map((r) => this.regions.get(r) as Ladder<Ask>);
     }
-    this.asks.set(ask.id, ladder.insert(ask, ask.price, ask.quantity, (this.seq += 1)));
+    this.asks.set(ask.id, ladder.insert(ask, ask.id, ask.price, ask.quantity, (this.seq += 1)));
     return this.rematch(ask.price, now);
   }
 
@@ -85,9 +88,9 @@ export class OrderBook {
   submitBid(bid: Bid, now: number, rest = true): MatchResult {
     if (this.restingBids.has(bid.id)) throw new Error(`bid ${bid.id} is already resting`);
     const fills = this.match(bid, bid.quantity, now);
-    const filled = fills.reduce((s, f) => s + f.quantity, 0n);
-    const remaining = bid.quantity - filled;
-    if (remaining > 0n && rest) this.restingBids.set(bid.id, this.bids.insert(bid, bid.limit, remaining, (this.seq += 1)));
+    let remaining = bid.quantity;
+    for (const f of fills) remaining -= f.quantity;
+    if (remaining > 0n && rest) this.restingBids.set(bid.id, this.bids.insert(bid, bid.id, bid.limit, remaining, (this.seq += 1)));
     return { fills, remaining };
   }
 
@@ -150,8 +153,8 @@ export class OrderBook {
   }
 
   private removeAsk(node: Node<Ask>): void {
-    this.regions.get(node.order.region)?.remove(node);
-    this.asks.delete(node.order.id);
+    node.ladder.remove(node);
+    this.asks.delete(node.id);
   }
 
   /** Resting bids that a new ask at `price` may serve, best first, matched again. */
@@ -176,7 +179,9 @@ export class OrderBook {
   }
 
   /** Regions a bid may use, in a fixed order (determinism does not depend on insertion order). */
-  private candidateRegions(c: Constraints): Ladder<Ask>[] {
+  private candidateRegions(c: Constraints): readonly Ladder<Ask>[] {
+    // Most bids take any region: every ladder, in region order, without building a list per bid.
+    if (c.regions === undefined && c.excludeRegions === undefined) return this.ladders;
     const names = c.regions === undefined ? this.regionOrder : [...new Set(c.regions)].sort();
     const out: Ladder<Ask>[] = [];
     for (const r of names) {
