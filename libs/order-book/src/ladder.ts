@@ -32,9 +32,11 @@ export interface Level<T> {
  * Doubles hash and compare several times faster than bigints, on the path of every order.
  */
 export function levelKey(price: bigint): number {
-  return price <= MAX_KEY && price >= -MAX_KEY ? Number(price) : price > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER;
+  // One conversion, then double compares: Number() is exact below 2^53 and monotone, so any price
+  // past the safe range lands at 2^53 or beyond and is clamped (cheaper than two bigint compares).
+  const key = Number(price);
+  return key > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : key < -Number.MAX_SAFE_INTEGER ? -Number.MAX_SAFE_INTEGER : key;
 }
-const MAX_KEY = BigInt(Number.MAX_SAFE_INTEGER);
 /** Dead heap entries tolerated beyond the live levels' count before a rebuild. */
 const COMPACT_SLACK = 64;
 /** Removed nodes kept for reuse, at most (a bound, so that a book that shrank gives memory back). */

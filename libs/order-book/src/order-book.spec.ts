@@ -152,6 +152,9 @@ describe('level keys', () => {
     expect(levelKey(2_148_000_000n)).toBe(2_148_000_000);
     expect(levelKey(2n ** 53n - 1n)).toBe(Number.MAX_SAFE_INTEGER);
     expect(levelKey(2n ** 62n)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(levelKey(2n ** 53n)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(levelKey(2n ** 53n + 1n)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(levelKey(-(2n ** 53n) - 1n)).toBe(-Number.MAX_SAFE_INTEGER);
     expect(levelKey(-(2n ** 62n))).toBe(-Number.MAX_SAFE_INTEGER);
   });
 });
