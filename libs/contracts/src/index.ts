@@ -5,3 +5,4 @@ export * from './registry.js';
 export * from './signing.js';
 export * from './jobs.js';
 export * from './queues.js';
+export * from './accept.js';

@@ -1,4 +1,5 @@
 import { type z } from 'zod';
+import { type SafeParser, withFastPath } from './accept.js';
 import { allocationSchema, jobEventSchema, usageMeteredSchema } from './jobs.js';
 import { energyTariffSchema, fxRateSchema, quoteSchema, spotPriceTickSchema } from './market.js';
 import { Topic, type TopicName } from './topics.js';
@@ -19,10 +20,12 @@ export interface TopicContract<S extends z.ZodType> {
    * the handler applies only what is newer, which needs no dedupe row at all.
    */
   readonly idempotence: 'inbox' | 'sequence';
+  /** `schema.safeParse` with its compiled fast path (see accept.ts): what consumers and producers call. */
+  readonly parser: SafeParser<z.infer<S>>;
 }
 
-function contract<S extends z.ZodType>(c: TopicContract<S>): TopicContract<S> {
-  return c;
+function contract<S extends z.ZodType>(c: Omit<TopicContract<S>, 'parser'>): TopicContract<S> {
+  return { ...c, parser: withFastPath(c.schema as z.ZodType<z.infer<S>>) };
 }
 
 export const contracts = {

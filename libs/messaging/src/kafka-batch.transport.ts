@@ -199,7 +199,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       return reject('malformed', `not JSON: ${(error as Error).message}`);
     }
     const contract = contractOf(topic);
-    const parsed = contract.schema.safeParse(json);
+    const parsed = contract.parser.safeParse(json);
     if (!parsed.success) return reject('invalid', describeIssues(parsed.error));
     const payload = parsed.data as never;
     return {

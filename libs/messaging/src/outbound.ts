@@ -25,7 +25,7 @@ export class ContractViolationError extends Error {
  */
 export function encodeMessage<T extends ContractTopic>(topic: T, message: MessageOf<T>, headers: HeaderMap = {}): OutboundMessage {
   const contract = contractOf(topic);
-  const parsed = contract.schema.safeParse(message);
+  const parsed = contract.parser.safeParse(message);
   if (!parsed.success) throw new ContractViolationError(topic, describeIssues(parsed.error));
   const correlationId = headers[Header.CorrelationId] ?? currentCorrelationId();
   let withId = headers;

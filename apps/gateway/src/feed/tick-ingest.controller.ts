@@ -73,7 +73,7 @@ export class TickIngestController {
     if (raw === undefined || raw.length === 0) throw new ProblemException({ title: 'malformed body', status: 400, detail: 'send the tick as an application/json body' });
     if (raw.length > Limits.maxMessageBytes) throw new ProblemException({ title: 'body too large', status: 413, detail: `${raw.length} bytes, limit ${Limits.maxMessageBytes}` });
     const contract = contractOf(Topic.SpotPrices);
-    const parsed = contract.schema.safeParse(req.body);
+    const parsed = contract.parser.safeParse(req.body);
     if (!parsed.success) throw new ProblemException({ title: 'invalid tick', status: 400, detail: describeIssues(parsed.error) });
     const tick = parsed.data;
     if (tick.providerId !== who.id) throw new ProblemException({ title: 'forbidden', status: 403, detail: `a provider publishes its own ticks: this key is ${who.id}'s` });

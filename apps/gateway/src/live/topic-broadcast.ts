@@ -33,7 +33,7 @@ export abstract class TopicBroadcast<T extends ContractTopic> implements OnAppli
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: false });
-    const schema = contractOf(this.topic).schema;
+    const schema = contractOf(this.topic).parser;
     await consumer.run({
       eachMessage: async ({ message }) => {
         try {
