@@ -219,10 +219,11 @@ export class Market {
     this.priority = 0;
     for (const o of [...offers].sort((a, b) => a.priority - b.priority)) {
       const record = { ...o };
-      this.offers.set(askIdOf(o.providerId, o.offerId), record);
+      const id = askIdOf(o.providerId, o.offerId);
+      this.offers.set(id, record);
       this.priority = Math.max(this.priority, o.priority);
       const remaining = record.capacityMicro - record.allocatedMicro;
-      if (remaining > 0n && record.validUntil > now) this.bookOf(o.instrument).upsertAsk(this.askOf(record, remaining), now);
+      if (remaining > 0n && record.validUntil > now) this.bookOf(o.instrument).upsertAsk(this.askOf(record, remaining, id), now);
     }
     for (const o of [...orders].sort((a, b) => a.priority - b.priority)) {
       this.priority = Math.max(this.priority, o.priority);
@@ -255,7 +256,7 @@ export class Market {
       book.cancelAsk(id);
       return;
     }
-    const fills = book.upsertAsk(this.askOf(record, remaining), now);
+    const fills = book.upsertAsk(this.askOf(record, remaining, id), now);
     // A replacement that lost its place in line (or a new ask) ranks behind everything so far.
     if (book.askSeq(id) !== before) record.priority = this.priority += 1;
     this.settle(fills, now, fx);
@@ -470,9 +471,10 @@ export class Market {
     return book;
   }
 
-  private askOf(o: OfferRecord, remaining: bigint): Ask {
+  /** `id` is the caller's askIdOf: the same string object, hashed once for every map it keys. */
+  private askOf(o: OfferRecord, remaining: bigint, id: string): Ask {
     return {
-      id: askIdOf(o.providerId, o.offerId),
+      id,
       providerId: o.providerId,
       region: o.region,
       price: o.effectiveNanoUsd,
