@@ -73,7 +73,11 @@ export class OutboxRelay {
         }
         const sent = await this.publishRound();
         backoff.reset();
-        if (sent === 0) await this.idle(Limits.outboxPollMs);
+        // A short round drained the outbox as it was when read. Whatever committed since has sent
+        // a NOTIFY, which makes idle() return at once; without one there is nothing to read, and
+        // reading anyway cost two empty queries (ranged, then the full scan) after every round,
+        // a round trip each on the path of the next message. A full round may have more behind it.
+        if (sent < Limits.outboxBatch) await this.idle(Limits.outboxPollMs);
       } catch (error) {
         this.logger.warn({ err: error, schema: this.schema }, 'outbox relay round failed; retrying');
         await this.closeListener();
