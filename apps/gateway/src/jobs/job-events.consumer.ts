@@ -44,7 +44,7 @@ interface State {
 /**
  * Projects `jobs.events.v1` onto the job records: every event is kept (the job's history), and
  * the status follows the lifecycle's allowed moves, so a duplicate, a late or an out-of-order
- * event from another stage cannot take a job backwards. Three statements per batch.
+ * event from another stage cannot take a job backwards. Two statements per batch.
  */
 @Controller()
 export class JobEventsConsumer {
@@ -76,11 +76,23 @@ export class JobEventsConsumer {
       s.changed = true;
     }
     if (known.length === 0) return;
+    // Net of work put back, so it can go down; the engine's steps of one job arrive in order.
+    const filled = new Map<string, string>();
+    for (const e of known) if (isMatchingStep(e)) filled.set(e.jobId, e.filledQuantity);
+    const updates = [...states].filter(([, s]) => s.changed);
+    // The history and the records in one statement (the insert as a data-modifying CTE, which
+    // runs whether or not the update reads it): one round trip fewer per batch.
     await manager.query(
-      `INSERT INTO "${G}".job_events (event_id, job_id, type, status, reason, filled_quantity, allocation_ids, until, at)
-       SELECT * FROM json_to_recordset($1::json) AS x(event_id text, job_id uuid, type text, status text, reason text,
-              filled_quantity numeric, allocation_ids jsonb, until timestamptz, at timestamptz)
-       ON CONFLICT (event_id) DO NOTHING`,
+      `WITH history AS (
+         INSERT INTO "${G}".job_events (event_id, job_id, type, status, reason, filled_quantity, allocation_ids, until, at)
+         SELECT * FROM json_to_recordset($1::json) AS x(event_id text, job_id uuid, type text, status text, reason text,
+                filled_quantity numeric, allocation_ids jsonb, until timestamptz, at timestamptz)
+         ON CONFLICT (event_id) DO NOTHING
+       )
+       UPDATE "${G}".jobs j SET status = x.status, reason = x.reason, deferred_until = x.deferred_until,
+              filled_quantity = COALESCE(x.filled, j.filled_quantity), updated_at = now()
+         FROM json_to_recordset($2::json) AS x(job_id uuid, status text, reason text, deferred_until timestamptz, filled numeric)
+        WHERE j.job_id = x.job_id`,
       [
         JSON.stringify(
           known.map((e) => ({
@@ -95,18 +107,6 @@ export class JobEventsConsumer {
             at: e.at,
           })),
         ),
-      ],
-    );
-    // Net of work put back, so it can go down; the engine's steps of one job arrive in order.
-    const filled = new Map<string, string>();
-    for (const e of known) if (isMatchingStep(e)) filled.set(e.jobId, e.filledQuantity);
-    const updates = [...states].filter(([, s]) => s.changed);
-    await manager.query(
-      `UPDATE "${G}".jobs j SET status = x.status, reason = x.reason, deferred_until = x.deferred_until,
-              filled_quantity = COALESCE(x.filled, j.filled_quantity), updated_at = now()
-         FROM json_to_recordset($1::json) AS x(job_id uuid, status text, reason text, deferred_until timestamptz, filled numeric)
-        WHERE j.job_id = x.job_id`,
-      [
         JSON.stringify(
           updates.map(([jobId, s]) => ({ job_id: jobId, status: s.status, reason: s.reason, deferred_until: s.deferredUntil, filled: filled.get(jobId) ?? null })),
         ),
