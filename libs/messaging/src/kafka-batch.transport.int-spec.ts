@@ -26,9 +26,12 @@ jest.setTimeout(120_000);
 /** How often the handler saw each message (in memory: this counts attempts, committed or not). */
 const attempts = new Map<string, number>();
 
+/** A rate the probe declares it ignores (KafkaHandler's `only`): the transport must not hand it over. */
+const IGNORED = /^7\.77/;
+
 @Controller()
 class FxProbe {
-  @KafkaHandler(Topic.FxRates)
+  @KafkaHandler(Topic.FxRates, { only: (f) => !IGNORED.test(f.rate) })
   async handle(@Payload() batch: InboundBatch<typeof Topic.FxRates>): Promise<void> {
     for (const m of batch.messages) {
       const tag = `${m.payload.base}/${m.payload.rate}`;
@@ -54,6 +57,7 @@ describe('KafkaBatchTransport on the real broker and database', () => {
   let app: INestMicroservice;
   let relay: OutboxRelay;
   let prod: Producer;
+  const groupId = `spotgrid-test.transport.${randomUUID()}`;
 
   const rate = (r: string, n: number): FxRate => ({ base, quote: 'USD', rate: r, asOf: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString() });
   const record = (f: FxRate) => ({ key: `${f.base}:${f.quote}`, value: JSON.stringify(f) });
@@ -75,7 +79,7 @@ describe('KafkaBatchTransport on the real broker and database', () => {
     class ProbeModule {}
     app = await NestFactory.createMicroservice(ProbeModule, {
       strategy: new KafkaBatchTransport({
-        groupId: `spotgrid-test.transport.${randomUUID()}`,
+        groupId,
         topics: [Topic.FxRates],
         schema: AppSchema.Gateway,
         kafka,
@@ -106,6 +110,27 @@ describe('KafkaBatchTransport on the real broker and database', () => {
     // A bug is retried a bounded number of times before the DLQ; a permanent error is not retried alone.
     expect(attempts.get(`${base}/500`)).toBeGreaterThanOrEqual(3);
     expect(attempts.get(`${base}/666`)).toBeLessThanOrEqual(2);
+  });
+
+  it('skips what the handler declared it ignores, and still moves the partition past it', async () => {
+    await produce(Topic.FxRates, [record(rate('7.77', 7)), record(rate('1.4', 8))]);
+    await waitFor('the message after the ignored one applied', async () => ((await applied()).includes(`${base}/1.4`) ? true : undefined));
+    expect(attempts.has(`${base}/7.77`)).toBe(false);
+    // A chunk with nothing for the handler: no transaction, but its offset is committed all the same.
+    await produce(Topic.FxRates, [record(rate('7.770', 9)), record(rate('7.7701', 10))]);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitFor('the group caught up with the topic', async () => {
+        const ends = await admin.fetchTopicOffsets(Topic.FxRates);
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [Topic.FxRates] });
+        const behind = ends.filter((e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset !== e.high && e.high !== '0');
+        return behind.length === 0 ? true : undefined;
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    expect([...attempts.keys()].filter((k) => k.startsWith(`${base}/7.77`))).toEqual([]);
   });
 
   it('publishes what the outbox holds and empties it', async () => {

@@ -9,6 +9,7 @@ import { type Config, metrics, withCorrelation } from '#platform';
 import { Backoff, sleep } from './backoff.js';
 import { PermanentMessageError, type DlqReason } from './errors.js';
 import { Header, readHeaders } from './headers.js';
+import { ONLY_EXTRA } from './kafka-handler.decorator.js';
 import type { InboundBatch, InboundMessage } from './inbound.js';
 import { ensureTopics } from './kafka-client.js';
 import { Limits } from './limits.js';
@@ -156,14 +157,17 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const handler = handlers.get(topic);
     if (handler === undefined) throw new Error(`no handler for ${batch.topic}`); // resolveHandlers makes this unreachable
     const alive = () => !this.stopping && control.isRunning() && !control.isStale();
+    const only = handler.extras?.[ONLY_EXTRA] as ((message: unknown) => boolean) | undefined;
     try {
       for (let start = 0; start < batch.messages.length; start += Limits.consumerChunk) {
         if (!alive()) return;
         const chunk = batch.messages.slice(start, start + Limits.consumerChunk);
         const t0 = performance.now();
         const decoded = chunk.map((raw) => this.decode(topic, batch.partition, raw));
+        // Valid messages the handler declared it ignores need nothing written (see KafkaHandler's `only`).
+        const needed = only === undefined ? decoded : decoded.filter((d) => !d.ok || only(d.message.payload));
         const t1 = performance.now();
-        await this.applyWithRetry(topic, batch.partition, decoded, handler, control.heartbeat, alive);
+        if (needed.length > 0) await this.applyWithRetry(topic, batch.partition, needed, handler, control.heartbeat, alive);
         const t2 = performance.now();
         const last = chunk[chunk.length - 1];
         if (last === undefined) continue;

@@ -11,7 +11,8 @@ import { AppSchema } from '#persistence';
  */
 @Controller()
 export class HoldReleaseConsumer {
-  @KafkaHandler(Topic.JobEvents)
+  // Only a job's end moves its holds: the other events (most of them) skip the transaction.
+  @KafkaHandler(Topic.JobEvents, { only: (e) => TERMINAL_JOB_STATUSES.has(e.status) })
   async handle(@Payload() batch: InboundBatch<typeof Topic.JobEvents>): Promise<void> {
     const ended = [...new Set(batch.messages.filter((m) => TERMINAL_JOB_STATUSES.has(m.payload.status)).map((m) => m.payload.jobId))];
     if (ended.length === 0) return;

@@ -22,7 +22,8 @@ export class JobStepsConsumer {
     private readonly lifecycle: JobLifecycle,
   ) {}
 
-  @KafkaHandler(Topic.JobEvents)
+  // The dispatcher's own events and the engine's other steps skip the transaction.
+  @KafkaHandler(Topic.JobEvents, { only: (e) => matchingStepOf(e.eventId, e.jobId) !== undefined && (CLOSING.has(e.type) || e.type === 'requeued') })
   async handle(@Payload() batch: InboundBatch<typeof Topic.JobEvents>): Promise<void> {
     const m = batch.manager;
     const now = new Date();
