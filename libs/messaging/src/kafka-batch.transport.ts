@@ -57,6 +57,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
   private consumerState: ConsumerState = 'idle';
+  /** Offsets applied but not yet committed, the latest per topic and partition (see queueCommit). */
+  private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: KafkaBatchTransportOptions) {
     super();
@@ -112,8 +116,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         this.consumerState = payload.restart ? 'connecting' : 'crashed';
       });
-      consumer.on(consumer.events.GROUP_JOIN, () => {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         this.consumerState = 'running';
+        // Offsets of partitions this member no longer holds are the new owner's to commit.
+        const held = payload.memberAssignment as Record<string, number[] | undefined>;
+        for (const [key, c] of this.toCommit) if (!(held[c.topic] ?? []).includes(c.partition)) this.toCommit.delete(key);
       });
       await consumer.connect();
       // Every topic is subscribed before run(), once: kafkajs refuses subscriptions after it.
@@ -144,6 +151,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   async close(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.inFlight);
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    await this.flushCommits();
     await this.consumer?.disconnect();
     this.consumerState = 'stopped';
   }
@@ -173,7 +183,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         if (last === undefined) continue;
         control.resolveOffset(last.offset);
         // offset + 1: the committed offset is the next message to read, not the last one read.
-        await this.consumer?.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+        this.queueCommit(topic, batch.partition, (BigInt(last.offset) + 1n).toString());
         const t3 = performance.now();
         metrics.consumerChunkSize.observe({ topic }, chunk.length);
         const produced = Number(chunk[0]?.timestamp);
@@ -190,6 +200,47 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       this.options.logger.warn({ err: error, topic, partition: batch.partition }, 'batch interrupted; uncommitted messages will be redelivered');
       throw error;
     }
+  }
+
+  /**
+   * Commits an applied chunk's offset within `Limits.commitIntervalMs`, together with whatever
+   * else is pending: one request for all partitions, instead of a broker round trip awaited after
+   * every chunk (an offset commit is a write to the broker's offsets log, and they were a large
+   * part of its work per job). A commit that comes later or never costs only a redelivery, which
+   * the inbox or the sequence numbers make a no-op, as they do after a crash.
+   */
+  private queueCommit(topic: string, partition: number, offset: string): void {
+    this.toCommit.set(`${topic}\u0000${partition}`, { topic, partition, offset });
+    this.scheduleFlush(Limits.commitIntervalMs);
+  }
+
+  private scheduleFlush(ms: number): void {
+    if (this.stopping) return; // close() flushes
+    this.commitTimer ??= setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.flushCommits();
+    }, ms);
+  }
+
+  /** Commits what is pending, one flush at a time (so a partition's commits never go backwards). */
+  private flushCommits(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      const offsets = [...this.toCommit.values()];
+      this.toCommit.clear();
+      if (offsets.length === 0 || this.consumer === undefined) return;
+      try {
+        await this.consumer.commitOffsets(offsets);
+      } catch (error) {
+        // A rebalance or a broker outage: keep what no newer offset replaced, and try again.
+        for (const o of offsets) {
+          const key = `${o.topic}\u0000${o.partition}`;
+          if (!this.toCommit.has(key)) this.toCommit.set(key, o);
+        }
+        this.options.logger.warn({ err: error, partitions: offsets.length }, 'offset commit failed; retrying');
+        this.scheduleFlush(Limits.commitIntervalMs * 10);
+      }
+    });
+    return this.committing;
   }
 
   private decode(topic: ContractTopic, partition: number, raw: KafkaMessage): Decoded<ContractTopic> {

@@ -14,6 +14,11 @@ export const Limits = {
   partitionsConsumedConcurrently: 3,
   /** Largest message value accepted on any topic; larger ones go to the DLQ as `too-large`. */
   maxMessageBytes: 262_144,
+  /**
+   * Longest an applied chunk's offset waits before it is committed (batched with the others).
+   * Bounds what a crash redelivers beyond the chunk in flight.
+   */
+  commitIntervalMs: 100,
   /** Attempts at a message whose handler fails for a reason that is not transient, before the DLQ. */
   handlerAttempts: 3,
   /** First back-off after a transient failure; doubles up to RETRY_MAX_BACKOFF_MS. */
