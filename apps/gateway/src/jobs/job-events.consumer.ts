@@ -48,7 +48,9 @@ interface State {
  */
 @Controller()
 export class JobEventsConsumer {
-  @KafkaHandler(Topic.JobEvents)
+  // `submitted` events are the gateway's own: intake wrote each one with its job, in the same
+  // statement as the outbox row that published it. Reading them back would change nothing.
+  @KafkaHandler(Topic.JobEvents, { only: (e) => e.type !== 'submitted' })
   async handle(@Payload() batch: InboundBatch<typeof Topic.JobEvents>): Promise<void> {
     const { manager } = batch;
     const events = batch.messages.map((m) => m.payload);
