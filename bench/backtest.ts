@@ -13,7 +13,6 @@
 import { Topic } from '#contracts';
 import { Backtester } from '../tools/backtest/backtester.js';
 import { readJobs, readLines } from '../tools/backtest/inputs.js';
-import { energyTariffSchema, fxRateSchema, spotPriceTickSchema } from '#contracts';
 import { fmt } from './support.js';
 
 const OFFERS = Number(process.env['BENCH_OFFERS'] ?? 40);
@@ -116,9 +115,9 @@ const parseRate = median(parseRates);
 
 // ---- 1. the whole path ----------------------------------------------------------------------------
 const read = () => ({
-  ticks: readLines('ticks', texts.ticks, Topic.SpotPrices, spotPriceTickSchema),
-  tariffs: readLines('tariffs', texts.tariffs, Topic.EnergyTariffs, energyTariffSchema),
-  fx: readLines('fx', texts.fx, Topic.FxRates, fxRateSchema),
+  ticks: readLines('ticks', texts.ticks, Topic.SpotPrices),
+  tariffs: readLines('tariffs', texts.tariffs, Topic.EnergyTariffs),
+  fx: readLines('fx', texts.fx, Topic.FxRates),
   jobs: readJobs('jobs', texts.jobs),
 });
 const wholeSeconds: number[] = [];

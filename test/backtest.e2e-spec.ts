@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { energyTariffSchema, spotPriceTickSchema, Topic, type EnergyTariff, type SpotPriceTick } from '#contracts';
+import { Topic, type EnergyTariff, type SpotPriceTick } from '#contracts';
 import { Backtester } from '../tools/backtest/backtester.js';
 import { readJobs, readLines } from '../tools/backtest/inputs.js';
 import { count } from './support/db.js';
@@ -126,8 +126,8 @@ describe('the live engine and the backtester decide alike', () => {
 
     const lines = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(x)).join('\n');
     const report = new Backtester(200).run({
-      ticks: readLines('ticks', lines(ticks), Topic.SpotPrices, spotPriceTickSchema),
-      tariffs: readLines('tariffs', lines([tariff]), Topic.EnergyTariffs, energyTariffSchema),
+      ticks: readLines('ticks', lines(ticks), Topic.SpotPrices),
+      tariffs: readLines('tariffs', lines([tariff]), Topic.EnergyTariffs),
       fx: [],
       jobs: readJobs('jobs', lines(submitted.map((s) => ({ id: s.id, customerId: customer, submittedAt: s.submittedAt, ...s.body })))),
     });

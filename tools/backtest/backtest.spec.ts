@@ -6,7 +6,6 @@ import { Topic } from '#contracts';
 import { awsSpot, octopusAgile, shift } from '../feed/formats.js';
 import { Backtester, type JobReport } from './backtester.js';
 import { InputError, readJobs, readLines, type BacktestInputs } from './inputs.js';
-import { energyTariffSchema, fxRateSchema, spotPriceTickSchema } from '#contracts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -24,9 +23,9 @@ function market(): Pick<BacktestInputs, 'ticks' | 'tariffs' | 'fx'> {
     .map((m) => shift(m, delta));
   const text = (lines: unknown[]) => lines.map((l) => JSON.stringify(l)).join('\n');
   return {
-    ticks: readLines('ticks', text(ticks.map((m) => (m.kind === 'tick' ? { topic: Topic.SpotPrices, message: m.tick } : undefined))), Topic.SpotPrices, spotPriceTickSchema),
-    tariffs: readLines('tariffs', text(tariffs.map((m) => (m.kind === 'tariff' ? m.tariff : undefined))), Topic.EnergyTariffs, energyTariffSchema),
-    fx: readLines('fx', text([{ base: 'GBP', quote: 'USD', rate: '1.25', asOf: '2023-11-01T00:00:00Z' }]), Topic.FxRates, fxRateSchema),
+    ticks: readLines('ticks', text(ticks.map((m) => (m.kind === 'tick' ? { topic: Topic.SpotPrices, message: m.tick } : undefined))), Topic.SpotPrices),
+    tariffs: readLines('tariffs', text(tariffs.map((m) => (m.kind === 'tariff' ? m.tariff : undefined))), Topic.EnergyTariffs),
+    fx: readLines('fx', text([{ base: 'GBP', quote: 'USD', rate: '1.25', asOf: '2023-11-01T00:00:00Z' }]), Topic.FxRates),
   };
 }
 
@@ -103,10 +102,10 @@ describe('backtest on the real files', () => {
 
 describe('backtest inputs', () => {
   it('names the file and line of a bad input, with the schema’s words', () => {
-    expect(() => readLines('ticks.jsonl', '\n{"providerId": "p"}\n', Topic.SpotPrices, spotPriceTickSchema)).toThrow(InputError);
-    expect(() => readLines('ticks.jsonl', '\n{"providerId": "p"}\n', Topic.SpotPrices, spotPriceTickSchema)).toThrow(/^ticks\.jsonl:2: /);
-    expect(() => readLines('fx.jsonl', 'not json', Topic.FxRates, fxRateSchema)).toThrow(/^fx\.jsonl:1: not JSON/);
-    expect(() => readLines('fx.jsonl', JSON.stringify({ topic: Topic.SpotPrices, message: {} }), Topic.FxRates, fxRateSchema)).toThrow(/a market\.spot-prices\.v1 message in a file of market\.fx-rates\.v1/);
+    expect(() => readLines('ticks.jsonl', '\n{"providerId": "p"}\n', Topic.SpotPrices)).toThrow(InputError);
+    expect(() => readLines('ticks.jsonl', '\n{"providerId": "p"}\n', Topic.SpotPrices)).toThrow(/^ticks\.jsonl:2: /);
+    expect(() => readLines('fx.jsonl', 'not json', Topic.FxRates)).toThrow(/^fx\.jsonl:1: not JSON/);
+    expect(() => readLines('fx.jsonl', JSON.stringify({ topic: Topic.SpotPrices, message: {} }), Topic.FxRates)).toThrow(/a market\.spot-prices\.v1 message in a file of market\.fx-rates\.v1/);
     expect(() => readJobs('jobs.jsonl', `${job({ submittedAt: '2023-12-08T10:00:00Z', deadline: '2023-12-08T12:00:00Z' })}\n${job({ deadline: 'x' })}`)).toThrow(/^jobs\.jsonl:2: /);
   });
 });

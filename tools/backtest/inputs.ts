@@ -3,19 +3,21 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   describeIssues,
-  energyTariffSchema,
-  fxRateSchema,
+  contractOf,
   identifier,
   instantMs,
   isoInstant,
-  spotPriceTickSchema,
   Topic,
   type EnergyTariff,
   type FxRate,
+  type MessageOf,
+  type SafeParser,
   type SpotPriceTick,
-  withFastPath,
 } from '#contracts';
 import { jobRequestSchema, type JobRequest } from '#market';
+
+/** The topics a backtest replays from files (jobs come in the `POST /jobs` shape instead). */
+export type ReplayedTopic = typeof Topic.SpotPrices | typeof Topic.EnergyTariffs | typeof Topic.FxRates;
 
 /** A bad input line: the run stops, naming the file and the line. */
 export class InputError extends Error {
@@ -80,11 +82,11 @@ function* jsonLines(file: string, text: string): Generator<{ value: unknown; lin
  * The lines of a JSON Lines file, each one contract message: bare, or as the feed tool writes them
  * (`{"topic": ..., "message": ...}`, whose topic must then be this file's). Blank lines are skipped.
  */
-export function readLines<T>(file: string, text: string, topic: string, schema: z.ZodType<T>): Located<T>[] {
-  // The live schema with its compiled fast path: a valid line costs a predicate, not zod's walk;
-  // anything else is zod's to parse and to word.
-  const parser = withFastPath(schema);
-  const out: Located<T>[] = [];
+export function readLines<T extends ReplayedTopic>(file: string, text: string, topic: T): Located<MessageOf<T>>[] {
+  // The live contract's parser: its schema with the compiled fast path in front, so a valid line
+  // costs a predicate, not zod's walk; anything else is zod's to parse and to word.
+  const parser = contractOf(topic).parser as SafeParser<MessageOf<T>>;
+  const out: Located<MessageOf<T>>[] = [];
   for (const next of jsonLines(file, text)) {
     const { line } = next;
     let value = next.value;
@@ -127,9 +129,9 @@ function read(file: string): string {
 /** Reads and validates every input with the live path's schemas; the first bad line stops it. */
 export function readInputs(files: { ticks?: string; tariffs?: string; fx?: string; jobs: string }): BacktestInputs {
   return {
-    ticks: files.ticks === undefined ? [] : readLines(files.ticks, read(files.ticks), Topic.SpotPrices, spotPriceTickSchema),
-    tariffs: files.tariffs === undefined ? [] : readLines(files.tariffs, read(files.tariffs), Topic.EnergyTariffs, energyTariffSchema),
-    fx: files.fx === undefined ? [] : readLines(files.fx, read(files.fx), Topic.FxRates, fxRateSchema),
+    ticks: files.ticks === undefined ? [] : readLines(files.ticks, read(files.ticks), Topic.SpotPrices),
+    tariffs: files.tariffs === undefined ? [] : readLines(files.tariffs, read(files.tariffs), Topic.EnergyTariffs),
+    fx: files.fx === undefined ? [] : readLines(files.fx, read(files.fx), Topic.FxRates),
     jobs: readJobs(files.jobs, read(files.jobs)),
   };
 }

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { Topic } from '#contracts';
+import { Topic, type JobEvent } from '#contracts';
 import { KafkaHandler, type InboundBatch } from '#messaging';
 import { parseQuantityMicro } from '#pricing';
 import { DispatchStore } from './dispatch.store.js';
@@ -9,6 +9,9 @@ import { matchingStepOf } from './work.js';
 
 /** Matching steps that end a job's matching: fully matched, or its rest expired or cancelled. */
 const CLOSING = new Set(['matched', 'expired', 'cancelled']);
+
+/** The engine's steps the dispatcher acts on: a closing one, or a remainder taken back. */
+const concernsDispatch = (e: JobEvent): boolean => matchingStepOf(e.eventId, e.jobId) !== undefined && (CLOSING.has(e.type) || e.type === 'requeued');
 
 /**
  * Follows the matching engine's steps on `jobs.events.v1` for what the dispatcher must know to
@@ -23,15 +26,14 @@ export class JobStepsConsumer {
   ) {}
 
   // The dispatcher's own events and the engine's other steps skip the transaction.
-  @KafkaHandler(Topic.JobEvents, { only: (e) => matchingStepOf(e.eventId, e.jobId) !== undefined && (CLOSING.has(e.type) || e.type === 'requeued') })
+  @KafkaHandler(Topic.JobEvents, { only: concernsDispatch })
   async handle(@Payload() batch: InboundBatch<typeof Topic.JobEvents>): Promise<void> {
     const m = batch.manager;
     const now = new Date();
     for (const { payload: e } of batch.messages) {
-      const step = matchingStepOf(e.eventId, e.jobId);
-      if (step === undefined) continue; // the dispatcher's own, or another producer's
+      if (!concernsDispatch(e)) continue;
+      const step = matchingStepOf(e.eventId, e.jobId) as number;
       const closes = CLOSING.has(e.type);
-      if (!closes && e.type !== 'requeued') continue;
       // A job with fills always has allocations; one without may still be ours after a requeue.
       const job = await this.store.lockJob(m, e.jobId, e.status === 'matched' || e.type === 'requeued');
       if (job === undefined) continue;
