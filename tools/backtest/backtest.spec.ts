@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { Topic } from '#contracts';
 import { awsSpot, octopusAgile, shift } from '../feed/formats.js';
-import { Backtester, type JobReport } from './backtester.js';
-import { InputError, readJobs, readLines, type BacktestInputs } from './inputs.js';
+import { backtest, Backtester, OutOfTimeOrder, type JobReport } from './backtester.js';
+import { InputError, inputsOf, readJobs, readLines, sourcesOf, type BacktestInputs, type InputText, type InputTexts } from './inputs.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -15,7 +15,7 @@ const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8'
  * without energy, in one grid zone whose tariff is an Octopus Agile day (8 Dec 2018, with four
  * negative half-hours at night), moved onto 8 Dec 2023, inside the AWS history. GBP at 1.25 USD.
  */
-function market(): Pick<BacktestInputs, 'ticks' | 'tariffs' | 'fx'> {
+function marketTexts(): { ticks: InputText; tariffs: InputText; fx: InputText } {
   const ticks = awsSpot(fixture('aws_ec2_spot_price_history_c5a2xlarge_us-east-1.csv'), { zone: 'eastern-england', energyIncluded: false });
   const delta = Date.parse('2023-12-08T00:00:00Z') - Date.parse('2018-12-08T00:00:00Z');
   const tariffs = octopusAgile(fixture('octopus_agile_A_Eastern_England_2018-12.csv'), { zone: 'eastern-england' })
@@ -23,9 +23,18 @@ function market(): Pick<BacktestInputs, 'ticks' | 'tariffs' | 'fx'> {
     .map((m) => shift(m, delta));
   const text = (lines: unknown[]) => lines.map((l) => JSON.stringify(l)).join('\n');
   return {
-    ticks: readLines('ticks', text(ticks.map((m) => (m.kind === 'tick' ? { topic: Topic.SpotPrices, message: m.tick } : undefined))), Topic.SpotPrices),
-    tariffs: readLines('tariffs', text(tariffs.map((m) => (m.kind === 'tariff' ? m.tariff : undefined))), Topic.EnergyTariffs),
-    fx: readLines('fx', text([{ base: 'GBP', quote: 'USD', rate: '1.25', asOf: '2023-11-01T00:00:00Z' }]), Topic.FxRates),
+    ticks: { file: 'ticks', text: text(ticks.map((m) => (m.kind === 'tick' ? { topic: Topic.SpotPrices, message: m.tick } : undefined))) },
+    tariffs: { file: 'tariffs', text: text(tariffs.map((m) => (m.kind === 'tariff' ? m.tariff : undefined))) },
+    fx: { file: 'fx', text: text([{ base: 'GBP', quote: 'USD', rate: '1.25', asOf: '2023-11-01T00:00:00Z' }]) },
+  };
+}
+
+function market(): Pick<BacktestInputs, 'ticks' | 'tariffs' | 'fx'> {
+  const { ticks, tariffs, fx } = marketTexts();
+  return {
+    ticks: readLines(ticks.file, ticks.text, Topic.SpotPrices),
+    tariffs: readLines(tariffs.file, tariffs.text, Topic.EnergyTariffs),
+    fx: readLines(fx.file, fx.text, Topic.FxRates),
   };
 }
 
@@ -109,3 +118,31 @@ describe('backtest inputs', () => {
     expect(() => readJobs('jobs.jsonl', `${job({ submittedAt: '2023-12-08T10:00:00Z', deadline: '2023-12-08T12:00:00Z' })}\n${job({ deadline: 'x' })}`)).toThrow(/^jobs\.jsonl:2: /);
   });
 });
+
+describe('backtest as the tool runs it: market files replayed as they are read', () => {
+  const texts: InputTexts = { ...marketTexts(), jobs: { file: 'jobs', text: JOBS } };
+
+  it('streams files in time order, and reports exactly what replaying them read whole does', () => {
+    const whole = JSON.stringify(run());
+    expect(JSON.stringify(new Backtester(200).stream(sourcesOf(texts)))).toBe(whole);
+    expect(JSON.stringify(backtest(200, texts))).toBe(whole);
+  });
+
+  it('starts again sorted when a file goes back in time, and reports what a sorted run does', () => {
+    // The latest tick moved to the top of its file: a stream meets it first, then earlier ones.
+    const lines = (texts.ticks as InputText).text.split('\n');
+    const reordered: InputTexts = { ...texts, ticks: { file: 'ticks', text: [lines.at(-1), ...lines.slice(0, -1)].join('\n') } };
+    expect(() => new Backtester(200).stream(sourcesOf(reordered))).toThrow(OutOfTimeOrder);
+    const sorted = new Backtester(200).run(inputsOf(reordered));
+    expect(sorted.inputs.ticks).toBe(lines.length);
+    expect(JSON.stringify(backtest(200, reordered))).toBe(JSON.stringify(sorted));
+  });
+
+  it('stops at a bad line met while streaming, naming its file and line', () => {
+    const ticks = texts.ticks as InputText;
+    const count = ticks.text.split('\n').length;
+    const bad: InputTexts = { ...texts, ticks: { file: 'ticks.jsonl', text: `${ticks.text}\n{"providerId": "p"}` } };
+    expect(() => backtest(200, bad)).toThrow(new RegExp(`^ticks\\.jsonl:${count + 1}: `));
+  });
+});
+

@@ -20,7 +20,7 @@ import {
 } from '#market';
 import { Effects, Market, TimerHeap, type AllocationRecord, type JobStep } from '#order-book';
 import { amountNanoUsd, feeNanoUsd, formatQuantity, parseQuantityMicro, usdRatesFrom, type FxInForce, type TariffSlot } from '#pricing';
-import type { BacktestInputs, BacktestJob, Located } from './inputs.js';
+import { inputsOf, sourcesOf, type BacktestInputs, type BacktestJob, type BacktestSources, type InputTexts, type Located } from './inputs.js';
 
 /** How far ahead the gateway reads tariff slots for a forecast (the same horizon). */
 const FORECAST_HORIZON_MS = 8 * 86_400_000;
@@ -160,41 +160,66 @@ export class Backtester {
     this.market = new Market({ amount: amountNanoUsd, fee: (amount) => feeNanoUsd(amount, feeBps) });
   }
 
+  /** Replays inputs already read, in any order: each is put in time order first. */
   run(inputs: BacktestInputs): Report {
-    // Each input in time order, then merged: at one instant FX, then tariffs, ticks and jobs.
-    const fx = inTimeOrder(inputs.fx, (f) => instantMs(f.asOf));
-    const tariffs = inTimeOrder(inputs.tariffs, (t) => instantMs(t.publishedAt));
-    const ticks = inTimeOrder(inputs.ticks, (t) => instantMs(t.publishedAt));
-    const jobs = inTimeOrder(inputs.jobs, (j) => j.submittedAt);
-    const streams = [fx, tariffs, ticks, jobs];
-    const next = [0, 0, 0, 0];
+    const cursors: Cursors = [
+      new SortedCursor(inTimeOrder(inputs.fx, fxTime)),
+      new SortedCursor(inTimeOrder(inputs.tariffs, tariffTime)),
+      new SortedCursor(inTimeOrder(inputs.ticks, tickTime)),
+      new SortedCursor(inTimeOrder(inputs.jobs, jobTime)),
+    ];
+    this.replay(cursors);
+    return this.report(inputs.jobs, { ticks: inputs.ticks.length, tariffs: inputs.tariffs.length, fx: inputs.fx.length, jobs: inputs.jobs.length });
+  }
+
+  /**
+   * Replays the market inputs as they are read, each in file order, never holding more than one
+   * message of each: a month of ticks is parsed, checked and applied line by line, and the collector never
+   * copies it (holding every parsed tick until the replay began cost a quarter of the whole run,
+   * and heap in proportion to the files). Throws `OutOfTimeOrder` when a source goes back in time;
+   * this Backtester is then spent, and `backtest` replays the inputs sorted on a new one.
+   */
+  stream(sources: BacktestSources): Report {
+    // Jobs are few (a job set, often written by hand and in no particular order) and the report
+    // lists them all: they are read whole and sorted, like `run`'s.
+    const jobs = [...sources.jobs];
+    const cursors: Cursors = [
+      new StreamCursor(sources.fx, fxTime),
+      new StreamCursor(sources.tariffs, tariffTime),
+      new StreamCursor(sources.ticks, tickTime),
+      new SortedCursor(inTimeOrder(jobs, jobTime)),
+    ];
+    this.replay(cursors);
+    const [fx, tariffs, ticks] = cursors;
+    return this.report(jobs, { ticks: ticks.taken, tariffs: tariffs.taken, fx: fx.taken, jobs: jobs.length });
+  }
+
+  /** Inputs merged in time order: at one instant FX, then tariffs, ticks and jobs; file order among equals. */
+  private replay(cursors: Cursors): void {
+    const [fx, tariffs, ticks, jobs] = cursors;
     for (;;) {
       let stream = -1;
       let at = Number.POSITIVE_INFINITY;
       for (let s = 0; s < 4; s += 1) {
-        const i = next[s] as number;
-        const { times } = streams[s] as TimeOrder<unknown>;
-        if (i < times.length && (times[i] as number) < at) {
+        const t = (cursors[s] as Cursor<unknown>).time;
+        if (t < at) {
           stream = s;
-          at = times[i] as number;
+          at = t;
         }
       }
       if (stream === -1) break;
-      const i = next[stream] as number;
-      next[stream] = i + 1;
       this.advanceTo(at);
       this.now = Math.max(this.now, at);
-      if (stream === 0) this.applyFx((fx.items[i] as Located<FxRate>).message);
-      else if (stream === 1) this.applyTariff((tariffs.items[i] as Located<EnergyTariff>).message);
-      else if (stream === 2) this.applyTick((ticks.items[i] as Located<SpotPriceTick>).message);
-      else this.submit((jobs.items[i] as Located<BacktestJob>).message);
+      if (stream === 0) this.applyFx(fx.take());
+      else if (stream === 1) this.applyTariff(tariffs.take());
+      else if (stream === 2) this.applyTick(ticks.take());
+      else this.submit(jobs.take());
       this.drain();
     }
     // After the last input, the clock runs on until every job has ended (its latest start at most).
     let end = Number.NEGATIVE_INFINITY;
     for (const s of this.jobs.values()) if (s.outcome === 'open') end = Math.max(end, s.endsBy + 1);
     this.advanceTo(end);
-    return this.report(inputs);
   }
 
   // ---- inputs, as market-data applies them ---------------------------------------------------
@@ -463,13 +488,13 @@ export class Backtester {
 
   // ---- the report ------------------------------------------------------------------------------
 
-  private report(inputs: BacktestInputs): Report {
+  private report(inputJobs: readonly Located<BacktestJob>[], counts: Report['inputs']): Report {
     const jobs: JobReport[] = [];
     let cost = 0n;
     let first = 0n;
     let cheapest = 0n;
     const count = { filled: 0, partiallyFilled: 0, expired: 0, refused: 0, open: 0 };
-    for (const { message: j } of inputs.jobs) {
+    for (const { message: j } of inputJobs) {
       const s = this.jobs.get(j.id) as JobState;
       const allocations = s.allocations.map((a): AllocationReport => {
         const total = a.amountNanoUsd + a.feeNanoUsd;
@@ -530,7 +555,7 @@ export class Backtester {
       });
     }
     return {
-      inputs: { ticks: inputs.ticks.length, tariffs: inputs.tariffs.length, fx: inputs.fx.length, jobs: inputs.jobs.length },
+      inputs: counts,
       jobs,
       totals: {
         jobs: jobs.length,
@@ -619,3 +644,95 @@ function slotAt(slots: readonly StoredSlot[], at: number): StoredSlot | undefine
   }
   return undefined;
 }
+
+const fxTime = (f: FxRate) => instantMs(f.asOf);
+const tariffTime = (t: EnergyTariff) => instantMs(t.publishedAt);
+const tickTime = (t: SpotPriceTick) => instantMs(t.publishedAt);
+const jobTime = (j: BacktestJob) => j.submittedAt;
+
+/** One input's messages in replay order: the instant of the next (+∞ when none is left), and taking it. */
+interface Cursor<T> {
+  readonly time: number;
+  /** Messages taken so far. */
+  readonly taken: number;
+  take(): T;
+}
+
+type Cursors = readonly [Cursor<FxRate>, Cursor<EnergyTariff>, Cursor<SpotPriceTick>, Cursor<BacktestJob>];
+
+class SortedCursor<T> implements Cursor<T> {
+  time: number;
+  taken = 0;
+
+  constructor(private readonly order: TimeOrder<T>) {
+    this.time = order.times.length > 0 ? (order.times[0] as number) : Number.POSITIVE_INFINITY;
+  }
+
+  take(): T {
+    const { items, times } = this.order;
+    const i = this.taken;
+    this.taken = i + 1;
+    this.time = i + 1 < times.length ? (times[i + 1] as number) : Number.POSITIVE_INFINITY;
+    return (items[i] as Located<T>).message;
+  }
+}
+
+/** A source went back in time: streaming cannot replay it, sorting can (`backtest` does). */
+export class OutOfTimeOrder extends Error {
+  constructor(readonly line: number) {
+    super(`line ${line} is earlier than the line before it`);
+    this.name = 'OutOfTimeOrder';
+  }
+}
+
+class StreamCursor<T> implements Cursor<T> {
+  time = Number.POSITIVE_INFINITY;
+  taken = 0;
+  private readonly source: Iterator<Located<T>>;
+  private head: T | undefined;
+
+  constructor(
+    source: Iterable<Located<T>>,
+    private readonly timeOf: (message: T) => number,
+  ) {
+    this.source = source[Symbol.iterator]();
+    this.pull();
+  }
+
+  take(): T {
+    const message = this.head as T;
+    this.taken += 1;
+    this.pull();
+    return message;
+  }
+
+  /** Reads (parses and checks) the next message, so that its instant is known before it is due. */
+  private pull(): void {
+    const next = this.source.next();
+    if (next.done === true) {
+      this.head = undefined;
+      this.time = Number.POSITIVE_INFINITY;
+      return;
+    }
+    const t = this.timeOf(next.value.message);
+    if (t < this.time && this.taken > 0) throw new OutOfTimeOrder(next.value.line);
+    this.head = next.value.message;
+    this.time = t;
+  }
+}
+
+/**
+ * A backtest of the input files' texts. Ticks, tariffs and FX are replayed as they are read when
+ * each file is in time order (history files nearly always are: the feed tool writes them so).
+ * A file out of order is found while streaming; the run then starts again on a new Backtester
+ * with every input read first and sorted, and gives the same report a sorted file would.
+ */
+export function backtest(feeBps: number, texts: InputTexts): Report {
+  try {
+    return new Backtester(feeBps).stream(sourcesOf(texts));
+  } catch (error) {
+    if (!(error instanceof OutOfTimeOrder)) throw error;
+  }
+  return new Backtester(feeBps).run(inputsOf(texts));
+}
+

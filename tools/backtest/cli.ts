@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Backtester, type Report } from './backtester.js';
-import { InputError, readInputs } from './inputs.js';
+import { backtest, type Report } from './backtester.js';
+import { InputError, readTexts } from './inputs.js';
 
 const USAGE = `usage: npm run backtest -- --jobs F [--ticks F] [--tariffs F] [--fx F] [--out report.json] [--fee-bps N]
 
@@ -69,8 +69,8 @@ function main(): void {
   if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 5_000) fail('--fee-bps must be a whole number from 0 to 5000', 64);
   let report: Report;
   try {
-    const inputs = readInputs({ jobs: values.jobs, ...(values.ticks && { ticks: values.ticks }), ...(values.tariffs && { tariffs: values.tariffs }), ...(values.fx && { fx: values.fx }) });
-    report = new Backtester(feeBps).run(inputs);
+    const texts = readTexts({ jobs: values.jobs, ...(values.ticks && { ticks: values.ticks }), ...(values.tariffs && { tariffs: values.tariffs }), ...(values.fx && { fx: values.fx }) });
+    report = backtest(feeBps, texts);
   } catch (error) {
     if (error instanceof InputError) fail(error.message, 65);
     throw error;

@@ -52,6 +52,14 @@ export interface BacktestInputs {
   readonly jobs: readonly Located<BacktestJob>[];
 }
 
+/** The same inputs as sources read as they are replayed, each in file order. */
+export interface BacktestSources {
+  readonly ticks: Iterable<Located<SpotPriceTick>>;
+  readonly tariffs: Iterable<Located<EnergyTariff>>;
+  readonly fx: Iterable<Located<FxRate>>;
+  readonly jobs: Iterable<Located<BacktestJob>>;
+}
+
 const jobLineSchema = z.looseObject({
   submittedAt: isoInstant,
   customerId: identifier.optional(),
@@ -64,32 +72,30 @@ function idOf(file: string, line: number, text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Each non-blank line of a JSON Lines file, parsed, with its 1-based number; the first that is not JSON stops it. */
-function* jsonLines(file: string, text: string): Generator<{ value: unknown; line: number; raw: string }> {
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i += 1) {
-    const raw = lines[i] as string;
-    if (raw.trim() === '') continue;
-    try {
-      yield { value: JSON.parse(raw) as unknown, line: i + 1, raw };
-    } catch (error) {
-      throw new InputError(file, i + 1, `not JSON: ${(error as Error).message}`);
-    }
+/** A line's JSON, or the error that names it. */
+function parseLine(file: string, line: number, raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    throw new InputError(file, line, `not JSON: ${(error as Error).message}`);
   }
 }
 
 /**
- * The lines of a JSON Lines file, each one contract message: bare, or as the feed tool writes them
- * (`{"topic": ..., "message": ...}`, whose topic must then be this file's). Blank lines are skipped.
+ * The lines of a JSON Lines file, each one contract message, read one at a time: bare, or as the
+ * feed tool writes them (`{"topic": ..., "message": ...}`, whose topic must then be this file's).
+ * Blank lines are skipped; the first bad line stops it, naming the file and the line.
  */
-export function readLines<T extends ReplayedTopic>(file: string, text: string, topic: T): Located<MessageOf<T>>[] {
+export function* streamLines<T extends ReplayedTopic>(file: string, text: string, topic: T): Generator<Located<MessageOf<T>>> {
   // The live contract's parser: its schema with the compiled fast path in front, so a valid line
   // costs a predicate, not zod's walk; anything else is zod's to parse and to word.
   const parser = contractOf(topic).parser as SafeParser<MessageOf<T>>;
-  const out: Located<MessageOf<T>>[] = [];
-  for (const next of jsonLines(file, text)) {
-    const { line } = next;
-    let value = next.value;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const raw = lines[i] as string;
+    if (raw.trim() === '') continue;
+    const line = i + 1;
+    let value = parseLine(file, line, raw);
     if (typeof value === 'object' && value !== null && 'topic' in value && 'message' in value) {
       const envelope = value as { topic: unknown; message: unknown };
       if (envelope.topic !== topic) throw new InputError(file, line, `a ${String(envelope.topic)} message in a file of ${topic}`);
@@ -97,25 +103,36 @@ export function readLines<T extends ReplayedTopic>(file: string, text: string, t
     }
     const parsed = parser.safeParse(value);
     if (!parsed.success) throw new InputError(file, line, describeIssues(parsed.error));
-    out.push({ message: parsed.data, line });
+    yield { message: parsed.data, line };
   }
-  return out;
 }
 
-export function readJobs(file: string, text: string): Located<BacktestJob>[] {
-  const out: Located<BacktestJob>[] = [];
-  for (const { value, line, raw } of jsonLines(file, text)) {
-    const head = jobLineSchema.safeParse(value);
+/** Every line of a JSON Lines file of contract messages, read and checked (see `streamLines`). */
+export function readLines<T extends ReplayedTopic>(file: string, text: string, topic: T): Located<MessageOf<T>>[] {
+  return [...streamLines(file, text, topic)];
+}
+
+/** A jobs file, one job at a time: the `POST /v1/jobs` body with `submittedAt` (and optionally `customerId`, `id`). */
+export function* streamJobs(file: string, text: string): Generator<Located<BacktestJob>> {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const raw = lines[i] as string;
+    if (raw.trim() === '') continue;
+    const line = i + 1;
+    const head = jobLineSchema.safeParse(parseLine(file, line, raw));
     if (!head.success) throw new InputError(file, line, describeIssues(head.error));
     const { submittedAt, customerId, id, ...body } = head.data;
     const request = jobRequestSchema.safeParse(body);
     if (!request.success) throw new InputError(file, line, describeIssues(request.error));
-    out.push({
+    yield {
       message: { id: id ?? idOf(file, line, raw), customerId: customerId ?? 'backtest', submittedAt: instantMs(submittedAt), request: request.data },
       line,
-    });
+    };
   }
-  return out;
+}
+
+export function readJobs(file: string, text: string): Located<BacktestJob>[] {
+  return [...streamJobs(file, text)];
 }
 
 function read(file: string): string {
@@ -126,12 +143,47 @@ function read(file: string): string {
   }
 }
 
-/** Reads and validates every input with the live path's schemas; the first bad line stops it. */
-export function readInputs(files: { ticks?: string; tariffs?: string; fx?: string; jobs: string }): BacktestInputs {
+/** An input file's name (for errors) and its text. */
+export interface InputText {
+  readonly file: string;
+  readonly text: string;
+}
+
+/** The input files of one run, by what they hold; only jobs are required. */
+export interface InputTexts {
+  readonly ticks?: InputText;
+  readonly tariffs?: InputText;
+  readonly fx?: InputText;
+  readonly jobs: InputText;
+}
+
+/** Reads the input files' texts (a file that cannot be read is an InputError with line 0). */
+export function readTexts(files: { ticks?: string; tariffs?: string; fx?: string; jobs: string }): InputTexts {
+  const of = (file: string): InputText => ({ file, text: read(file) });
   return {
-    ticks: files.ticks === undefined ? [] : readLines(files.ticks, read(files.ticks), Topic.SpotPrices),
-    tariffs: files.tariffs === undefined ? [] : readLines(files.tariffs, read(files.tariffs), Topic.EnergyTariffs),
-    fx: files.fx === undefined ? [] : readLines(files.fx, read(files.fx), Topic.FxRates),
-    jobs: readJobs(files.jobs, read(files.jobs)),
+    jobs: of(files.jobs),
+    ...(files.ticks !== undefined && { ticks: of(files.ticks) }),
+    ...(files.tariffs !== undefined && { tariffs: of(files.tariffs) }),
+    ...(files.fx !== undefined && { fx: of(files.fx) }),
+  };
+}
+
+/** The inputs read one message at a time, in file order (for `Backtester.stream`). */
+export function sourcesOf(texts: InputTexts): BacktestSources {
+  return {
+    ticks: texts.ticks === undefined ? [] : streamLines(texts.ticks.file, texts.ticks.text, Topic.SpotPrices),
+    tariffs: texts.tariffs === undefined ? [] : streamLines(texts.tariffs.file, texts.tariffs.text, Topic.EnergyTariffs),
+    fx: texts.fx === undefined ? [] : streamLines(texts.fx.file, texts.fx.text, Topic.FxRates),
+    jobs: streamJobs(texts.jobs.file, texts.jobs.text),
+  };
+}
+
+/** Every input read and checked before any is replayed (for `Backtester.run`, which sorts them). */
+export function inputsOf(texts: InputTexts): BacktestInputs {
+  return {
+    ticks: texts.ticks === undefined ? [] : readLines(texts.ticks.file, texts.ticks.text, Topic.SpotPrices),
+    tariffs: texts.tariffs === undefined ? [] : readLines(texts.tariffs.file, texts.tariffs.text, Topic.EnergyTariffs),
+    fx: texts.fx === undefined ? [] : readLines(texts.fx.file, texts.fx.text, Topic.FxRates),
+    jobs: readJobs(texts.jobs.file, texts.jobs.text),
   };
 }
