@@ -180,10 +180,6 @@ export function sourcesOf(texts: InputTexts): BacktestSources {
 
 /** Every input read and checked before any is replayed (for `Backtester.run`, which sorts them). */
 export function inputsOf(texts: InputTexts): BacktestInputs {
-  return {
-    ticks: texts.ticks === undefined ? [] : readLines(texts.ticks.file, texts.ticks.text, Topic.SpotPrices),
-    tariffs: texts.tariffs === undefined ? [] : readLines(texts.tariffs.file, texts.tariffs.text, Topic.EnergyTariffs),
-    fx: texts.fx === undefined ? [] : readLines(texts.fx.file, texts.fx.text, Topic.FxRates),
-    jobs: readJobs(texts.jobs.file, texts.jobs.text),
-  };
+  const sources = sourcesOf(texts);
+  return { ticks: [...sources.ticks], tariffs: [...sources.tariffs], fx: [...sources.fx], jobs: [...sources.jobs] };
 }
