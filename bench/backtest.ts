@@ -155,7 +155,7 @@ const whole = messages / median(wholeSeconds);
 const replay = messages / median(replaySeconds);
 // On one thread, parsing and replaying add up: even with checking free, the whole path could go no
 // faster than this (decision 0010 records what a second thread was measured to give back).
-const floor = 1 / (1 / parseRate + 1 / replay);
+const ceiling = 1 / (1 / parseRate + 1 / replay);
 const heap = process.memoryUsage().heapUsed / 2 ** 20;
 const t = report.totals;
 console.log(`
@@ -166,7 +166,7 @@ bench:backtest — a month: ${OFFERS} offers ticking every ${TICK_MINUTES} min o
   reading every input before replaying (one run): ${fmt(readSeconds, 2)} s
   replay alone: ${fmt(replay, 0)} messages/s in ${fmt(median(replaySeconds), 2)} s — budget 200,000: ${fmt(replay / 200_000, 2)}×
   baseline (JSON.parse alone, same lines): ${fmt(parseRate, 0)} messages/s; whole path / baseline ${fmt(whole / parseRate, 3)}
-  one-thread ceiling (JSON.parse then replay, checking free): ${fmt(floor, 0)} messages/s; whole path / ceiling ${fmt(whole / floor, 2)}
+  one-thread ceiling (JSON.parse then replay, checking free): ${fmt(ceiling, 0)} messages/s; whole path / ceiling ${fmt(whole / ceiling, 2)}
   outcome: ${t.filled} filled, ${t.partiallyFilled} partly, ${t.expired} expired, ${t.refused} refused; every run byte-identical: ${identical}
   heap used: at most ${fmt(wholeHeap, 0)} MiB after a whole-path run (texts included); ${fmt(heap, 0)} MiB with every input read and held
 `);
