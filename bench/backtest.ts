@@ -7,7 +7,8 @@
  *   1. the whole path, as `npm run backtest` takes it (`backtest`): JSON Lines read, validated with
  *      the live schemas and replayed as they are read;
  *   2. the replay alone (quotes, the book, the clock), on the inputs already read;
- *   3. baseline, same run: JSON.parse alone over the same lines, the floor of reading them.
+ *   3. baseline, same run: JSON.parse alone over the same lines, the floor of reading them;
+ *   4. from 2 and 3, the ceiling of one thread: parse then replay, as if checking were free.
  *
  * Budget (issue 9): >= 200,000 messages/s.
  */
