@@ -25,12 +25,42 @@ export class DecimalError extends Error {
 
 /** `-?digits(.digits)?`, at most MAX_DECIMAL_DIGITS digits, exactly. Decimals are immutable, so one parse serves every caller. */
 export function parseDecimal(text: string): Decimal {
+  // Prices are short: up to 15 digits fit a double exactly, and scanning them costs less than
+  // hashing the text for the cache (a feed's prices are mostly new strings, often new values).
+  if (text.length <= SHORT_LENGTH) {
+    const d = parseShort(text);
+    if (d !== undefined) return d;
+  }
   const known = parsed.get(text);
   if (known !== undefined) return known;
   const d = parseFresh(text);
   if (parsed.size >= PARSED_LIMIT) parsed.clear();
   parsed.set(text, d);
   return d;
+}
+
+/** Texts this long have at most 15 digits, which a double holds exactly. */
+const SHORT_LENGTH = 15;
+
+/**
+ * A well-formed short decimal, accumulated as a (then exact) double; undefined for anything
+ * else, which `parseFresh` then parses or refuses with its message.
+ */
+function parseShort(text: string): Decimal | undefined {
+  const length = text.length;
+  const negative = length > 0 && text.charCodeAt(0) === 45; // '-'
+  const from = negative ? 1 : 0;
+  let magnitude = 0;
+  let dot = -1;
+  for (let i = from; i < length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) magnitude = magnitude * 10 + (c - 48);
+    else if (c === 46 && dot === -1 && i > from && i < length - 1) dot = i;
+    else return undefined;
+  }
+  if (length === from) return undefined;
+  const coefficient = BigInt(magnitude);
+  return { coefficient: negative ? -coefficient : coefficient, exponent: dot === -1 ? 0 : length - dot - 1 };
 }
 
 /** A scan instead of a regular expression: this runs for every price of every quote. */

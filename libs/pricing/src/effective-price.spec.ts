@@ -27,6 +27,20 @@ describe('effective price', () => {
     expect(p?.effectiveNanoUsd).toBeLessThan(2_490_000_000n);
   });
 
+  it('converts a slot again when the rates change, and gives each rate set its own answer', () => {
+    // Slots are remembered by identity with the rates used: the same slot object under new rates
+    // (an FX tick) must not get the old conversion back, nor a twin slot a stale one.
+    const slot: TariffPrice = { price: '100', currency: 'EUR', unit: 'MWh' };
+    const dearer = parseUsdRates({ EUR: '1.20' });
+    const at = (r: typeof rates) => effectivePrice(offer, slot, r)?.energyNanoUsd;
+    expect(at(rates)).toBe(75_600_000n); // 0.7 kWh × 0.1 EUR/kWh × 1.08
+    expect(at(dearer)).toBe(84_000_000n); // × 1.20
+    expect(at(rates)).toBe(75_600_000n);
+    for (let i = 0; i < 20; i += 1) effectivePrice(offer, { ...slot, price: String(i) }, rates); // more slots than it remembers
+    expect(at(dearer)).toBe(84_000_000n);
+    expect(effectivePrice(offer, { ...slot, price: '200' }, rates)?.energyNanoUsd).toBe(151_200_000n);
+  });
+
   it('says which FX rate is missing', () => {
     expect(() => effectivePrice(offer, { price: '90', currency: 'JPY', unit: 'MWh' }, rates)).toThrow(MissingFxRateError);
   });

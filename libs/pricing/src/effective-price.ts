@@ -25,8 +25,32 @@ export interface EffectivePrice {
   readonly effectiveNanoUsd: bigint;
 }
 
+/**
+ * The last few tariff slots converted to USD per kWh, by identity with the rates used. Every offer
+ * of a zone is priced against the same slot object until the slot ends (or the rates change), so
+ * the per-MWh division and the FX product are done once per slot and zone, not once per quote.
+ * A ring of identity compares: cheaper than a WeakMap's lookup, and a miss only recomputes.
+ */
+const RECENT_TARIFFS = 8;
+const recentTariffs: (TariffPrice | undefined)[] = new Array<TariffPrice | undefined>(RECENT_TARIFFS).fill(undefined);
+const recentRates: (UsdRates | undefined)[] = new Array<UsdRates | undefined>(RECENT_TARIFFS).fill(undefined);
+const recentUsd: (Decimal | undefined)[] = new Array<Decimal | undefined>(RECENT_TARIFFS).fill(undefined);
+let nextRecent = 0;
+
 /** A tariff as exact USD per kWh. */
 export function tariffUsdPerKwh(tariff: TariffPrice, rates: UsdRates): Decimal {
+  for (let i = 0; i < RECENT_TARIFFS; i += 1) {
+    if (recentTariffs[i] === tariff && recentRates[i] === rates) return recentUsd[i] as Decimal;
+  }
+  const usd = convertTariff(tariff, rates);
+  recentTariffs[nextRecent] = tariff;
+  recentRates[nextRecent] = rates;
+  recentUsd[nextRecent] = usd;
+  nextRecent = (nextRecent + 1) % RECENT_TARIFFS;
+  return usd;
+}
+
+function convertTariff(tariff: TariffPrice, rates: UsdRates): Decimal {
   const perUnit = parseDecimal(tariff.price);
   const perKwh = tariff.unit === 'MWh' ? divideBy(perUnit, 1_000n, 3) : perUnit;
   return toUsd(perKwh, tariff.currency, rates);
