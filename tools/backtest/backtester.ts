@@ -3,7 +3,6 @@ import {
   eligibleOffers,
   forecast,
   mergeTariffKinds,
-  offerKey,
   offerQuoteOfPriced,
   offerStateOf,
   orderSpecOf,
@@ -16,9 +15,10 @@ import {
   type PricedOffer,
   type UsdRatesInForce,
   type Snapshot,
+  type SlotsInForce,
   type SnapshotOffer,
 } from '#market';
-import { Effects, Market, TimerHeap, type AllocationRecord, type JobStep } from '#order-book';
+import { AskIds, Effects, Market, TimerHeap, type AllocationRecord, type JobStep } from '#order-book';
 import { amountNanoUsd, feeNanoUsd, formatQuantity, parseQuantityMicro, usdRatesFrom, type FxInForce, type TariffSlot } from '#pricing';
 import { inputsOf, sourcesOf, type BacktestInputs, type BacktestJob, type BacktestSources, type InputTexts, type Located } from './inputs.js';
 
@@ -139,6 +139,8 @@ export class Backtester {
   private readonly market: Market;
   private readonly fx = new Effects({ records: false });
   private readonly offers = new Map<string, OfferEntry>();
+  /** Offer keys, built once per offer (the book's ask ids: the same text). */
+  private readonly keys = new AskIds();
   private readonly tariffs = new Map<string, Map<string, TariffFeed>>();
   /** Each zone's slots with the kinds laid over each other, rebuilt only when a tariff arrives. */
   private readonly merged = new Map<string, TariffSlot[]>();
@@ -147,8 +149,8 @@ export class Backtester {
   private usd: UsdRatesInForce = usdRatesFrom([]);
   /** Each zone's slot in force, and the instants between which it stays so (`currentSlot`). */
   private readonly inForce = new Map<string, { readonly from: number; readonly until: number; readonly slot: CurrentSlot | undefined }>();
-  /** Reused for every quote: the one zone's slot in force. */
-  private readonly slotOf = new Map<string, CurrentSlot>();
+  /** The slots in force now, as `priceOffer` reads them (one zone per offer, looked up only then). */
+  private readonly slotsNow: SlotsInForce = { get: (zone) => this.currentSlot(zone, this.now) };
   /** Offers to re-quote, by instant (an offer coming into force, its tariff slot ending). */
   private readonly requotes = new TimerHeap();
   private readonly requoteAt = new Map<string, number>();
@@ -255,7 +257,7 @@ export class Backtester {
   }
 
   private applyTick(t: SpotPriceTick): void {
-    const key = offerKey(t);
+    const key = this.keys.of(t.providerId, t.offerId);
     const existing = this.offers.get(key);
     if (existing !== undefined && t.seq <= existing.state.lastSeq) return; // stale or duplicate
     const state = offerStateOf(t);
@@ -269,13 +271,7 @@ export class Backtester {
     const entry = this.offers.get(key) as OfferEntry;
     const now = this.now;
     const state = entry.state;
-    const slots = this.slotOf;
-    slots.clear();
-    if (!state.energyIncluded) {
-      const slot = this.currentSlot(state.gridZone, now);
-      if (slot !== undefined) slots.set(state.gridZone, slot);
-    }
-    const outcome = priceOffer(state, slots, this.usd, now);
+    const outcome = priceOffer(state, this.slotsNow, this.usd, now);
     if (!outcome.ok) {
       if (outcome.missing === 'not-in-force' && state.validFrom.getTime() > now) this.scheduleRequote(key, state.validFrom.getTime());
       return;
@@ -418,7 +414,7 @@ export class Backtester {
   /** The two naive choices at submission: the first-listed eligible offer, and the cheapest on compute alone. */
   private baselines(state: JobState, eligible: readonly SnapshotOffer[]): void {
     for (const o of eligible) {
-      const entry = this.offers.get(offerKey(o));
+      const entry = this.offers.get(this.keys.of(o.providerId, o.offerId));
       const priced = entry?.priced;
       if (entry === undefined || priced === undefined || entry.pricedUntil <= this.now) continue;
       state.firstListed ??= priced;

@@ -75,11 +75,14 @@ export interface PricedOffer {
 
 export type PriceOutcome = { readonly ok: true; readonly priced: PricedOffer } | { readonly ok: false; readonly missing: 'tariff' | 'fx' | 'not-in-force' };
 
+/** The slot in force per zone: a map, or anything that answers `get` as one would. */
+export type SlotsInForce = Pick<ReadonlyMap<string, CurrentSlot>, 'get'>;
+
 /**
  * One offer's effective price at `now`: compute + energy × the slot in force (unless energy is
  * included), in USD through the rates in force. The rule behind every quote, live or backtested.
  */
-export function priceOffer(offer: OfferState, slots: ReadonlyMap<string, CurrentSlot>, usd: UsdRatesInForce, now: number): PriceOutcome {
+export function priceOffer(offer: OfferState, slots: SlotsInForce, usd: UsdRatesInForce, now: number): PriceOutcome {
   if (!(offer.validFrom.getTime() <= now && now < offer.validUntil.getTime())) return { ok: false, missing: 'not-in-force' };
   const slot = offer.energyIncluded ? undefined : slots.get(offer.gridZone);
   const offerFx = fxCurrencyOf(offer.currency);
@@ -87,8 +90,10 @@ export function priceOffer(offer: OfferState, slots: ReadonlyMap<string, Current
   if ((offerFx !== undefined && !usd.rates.has(offerFx)) || (slotFx !== undefined && !usd.rates.has(slotFx))) return { ok: false, missing: 'fx' };
   const price = effectivePrice(offer, slot, usd.rates);
   if (price === undefined) return { ok: false, missing: 'tariff' };
+  // The newest rate used, of at most two: written out, as this runs for every quote.
   let fxAsOf: number | null = null;
-  for (const c of [offerFx, slotFx]) if (c !== undefined) fxAsOf = Math.max(fxAsOf ?? 0, usd.asOf.get(c)?.getTime() ?? 0);
+  if (offerFx !== undefined) fxAsOf = Math.max(0, usd.asOf.get(offerFx)?.getTime() ?? 0);
+  if (slotFx !== undefined) fxAsOf = Math.max(fxAsOf ?? 0, usd.asOf.get(slotFx)?.getTime() ?? 0);
   return { ok: true, priced: { offer, computeNanoUsd: price.computeNanoUsd, energyNanoUsd: price.energyNanoUsd, effectiveNanoUsd: price.effectiveNanoUsd, slot, fxAsOf } };
 }
 

@@ -179,12 +179,30 @@ function offerRecordOf(q: OfferQuote, allocatedMicro: bigint, priority: number):
 /** The id of an offer's ask in a book (provider and offer ids may contain any identifier character). */
 export const askIdOf = (providerId: string, offerId: string): string => `${providerId}\u0000${offerId}`;
 
+/**
+ * Ask ids by provider and offer, each built once. Building the id of every quote (a cons string,
+ * flattened and hashed for its first lookup) cost several times the lookups themselves; the ids
+ * from JSON are short, and their hashes are kept. Grows with the offers ever seen, as the book does.
+ */
+export class AskIds {
+  private readonly byProvider = new Map<string, Map<string, string>>();
+
+  of(providerId: string, offerId: string): string {
+    let offers = this.byProvider.get(providerId);
+    if (offers === undefined) this.byProvider.set(providerId, (offers = new Map()));
+    let id = offers.get(offerId);
+    if (id === undefined) offers.set(offerId, (id = askIdOf(providerId, offerId)));
+    return id;
+  }
+}
+
 export class Market {
   private readonly books = new Map<string, OrderBook>();
   private readonly offers = new Map<string, OfferRecord>();
   /** Jobs still open or deferred; a finished one leaves. */
   private readonly orders = new Map<string, OrderRecord>();
   private readonly timers = new TimerHeap();
+  private readonly ids = new AskIds();
   private priority = 0;
 
   constructor(private readonly rules: AmountRules) {}
@@ -241,7 +259,7 @@ export class Market {
   }
 
   applyQuote(q: OfferQuote, now: number, fx: Effects): void {
-    const id = askIdOf(q.providerId, q.offerId);
+    const id = this.ids.of(q.providerId, q.offerId);
     const existing = this.offers.get(id);
     // Quotes of one offer arrive in order, but a redelivery or a replay must change nothing.
     if (existing !== undefined && (q.tickSeq < existing.tickSeq || (q.tickSeq === existing.tickSeq && q.asOf <= existing.asOf))) return;
