@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { Topic } from '#contracts';
+import { mergeTariffKinds } from '#market';
 import { awsSpot, octopusAgile, shift } from '../feed/formats.js';
 import { backtest, Backtester, OutOfTimeOrder, type JobReport } from './backtester.js';
 import { InputError, inputsOf, readJobs, readLines, sourcesOf, type BacktestInputs, type InputText, type InputTexts } from './inputs.js';
@@ -146,3 +148,21 @@ describe('backtest as the tool runs it: market files replayed as they are read',
   });
 });
 
+
+describe('the tariff merge the backtester keeps per zone', () => {
+  it('gives the same slots ahead of an instant when slots that ended a longest slot before it are left out', () => {
+    // The backtester merges only the slots ending after (now - the longest slot), as the clock
+    // never goes back: what it then windows must be what merging the whole history gives.
+    const kinds = ['retail', 'day-ahead', 'real-time'] as const;
+    const slot = fc.record({ kind: fc.constantFrom(...kinds), start: fc.integer({ min: 0, max: 200 }), length: fc.integer({ min: 1, max: 40 }), price: fc.integer({ min: -50, max: 50 }) });
+    fc.assert(
+      fc.property(fc.array(slot, { maxLength: 30 }), fc.integer({ min: 0, max: 250 }), (raw, now) => {
+        const rows = raw.map((s) => ({ kind: s.kind, start: s.start, end: s.start + s.length, price: String(s.price), currency: 'EUR', unit: 'kWh' as const }));
+        const longest = Math.max(0, ...raw.map((s) => s.length));
+        const ahead = (slots: ReturnType<typeof mergeTariffKinds>) => slots.filter((s) => s.end > now);
+        expect(ahead(mergeTariffKinds(rows.filter((r) => r.end > now - longest)))).toEqual(ahead(mergeTariffKinds(rows)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

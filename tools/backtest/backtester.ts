@@ -40,6 +40,8 @@ interface TariffFeed {
   unit: 'kWh' | 'MWh';
   readonly slots: Map<number, StoredSlot>;
   sorted: StoredSlot[] | undefined;
+  /** The longest slot ever stored: how far back a slot can still overlap one that is ahead. */
+  longest: number;
 }
 
 interface OfferEntry {
@@ -242,13 +244,15 @@ export class Backtester {
     if (zone === undefined) this.tariffs.set(t.zone, (zone = new Map()));
     let feed = zone.get(t.kind);
     if (feed !== undefined && t.seq <= feed.lastSeq) return; // stale or duplicate: recorded and ignored live
-    if (feed === undefined) zone.set(t.kind, (feed = { lastSeq: t.seq, currency: t.currency, unit: t.unit, slots: new Map(), sorted: undefined }));
+    if (feed === undefined) zone.set(t.kind, (feed = { lastSeq: t.seq, currency: t.currency, unit: t.unit, slots: new Map(), sorted: undefined, longest: 0 }));
     feed.lastSeq = t.seq;
     feed.currency = t.currency;
     feed.unit = t.unit;
     for (const s of t.slots) {
       const start = instantMs(s.start);
-      feed.slots.set(start, { start, end: instantMs(s.end), price: s.price, seq: t.seq });
+      const end = instantMs(s.end);
+      feed.slots.set(start, { start, end, price: s.price, seq: t.seq });
+      feed.longest = Math.max(feed.longest, end - start);
     }
     feed.sorted = undefined;
     this.merged.delete(t.zone);
@@ -273,7 +277,7 @@ export class Backtester {
     const state = entry.state;
     const outcome = priceOffer(state, this.slotsNow, this.usd, now);
     if (!outcome.ok) {
-      if (outcome.missing === 'not-in-force' && state.validFrom.getTime() > now) this.scheduleRequote(key, state.validFrom.getTime());
+      if (outcome.missing === 'not-in-force' && state.validFrom > now) this.scheduleRequote(key, state.validFrom);
       return;
     }
     const quote = offerQuoteOfPriced(outcome.priced, now);
@@ -376,14 +380,14 @@ export class Backtester {
   private snapshot(now: number): Snapshot {
     const offers: SnapshotOffer[] = [];
     for (const { state: o } of [...this.offers.values()].sort((a, b) => a.listed - b.listed)) {
-      if (!(o.validFrom.getTime() <= now && now < o.validUntil.getTime())) continue;
+      if (!(o.validFrom <= now && now < o.validUntil)) continue;
       offers.push({
         providerId: o.providerId,
         offerId: o.offerId,
         instrument: o.instrument,
         region: o.region,
         gridZone: o.gridZone,
-        validUntil: o.validUntil.getTime(),
+        validUntil: o.validUntil,
         attributes: o.attributes,
         price: o.price,
         currency: o.currency,
@@ -398,8 +402,17 @@ export class Backtester {
     for (const [zone, feeds] of this.tariffs) {
       let all = this.merged.get(zone);
       if (all === undefined) {
+        // Slots that ended before any slot still ahead of the clock began cannot shape one: only
+        // overlapping slots do, and the clock never goes back. Leaving them out keeps each merge
+        // to the days ahead, not the whole history of the zone (a month's merges were a twentieth
+        // of the replay).
+        let longest = 0;
+        for (const feed of feeds.values()) longest = Math.max(longest, feed.longest);
+        const past = now - longest;
         const rows = [];
-        for (const [kind, feed] of feeds) for (const s of sortedSlots(feed)) rows.push({ kind, start: s.start, end: s.end, price: s.price, currency: feed.currency, unit: feed.unit });
+        for (const [kind, feed] of feeds) {
+          for (const s of sortedSlots(feed)) if (s.end > past) rows.push({ kind, start: s.start, end: s.end, price: s.price, currency: feed.currency, unit: feed.unit });
+        }
         all = mergeTariffKinds(rows);
         this.merged.set(zone, all);
       }
