@@ -14,8 +14,8 @@ const offer = (providerId: string, seq: number, price: string, energyIncluded: b
   energyKwhPerUnit: '1',
   energyIncluded,
   capacity: '8',
-  validFrom: new Date(from),
-  validUntil: new Date(until),
+  validFrom: from,
+  validUntil: until,
   attributes: { tier: 'spot', interruptible: false, dataPolicy: 'no-retention', hardware: 'H100' },
 });
 const slot = (start: number, end: number, price: string, kind = 'day-ahead'): ZoneSlot => ({ zone: 'Z', kind, start: start * MIN, end: end * MIN, price, currency: 'USD', unit: 'kWh', seq: 1 });

@@ -67,7 +67,7 @@ export function bestEffectiveHistory(ticks: readonly OfferState[], slots: readon
       let offer: OfferState | undefined;
       for (let i = list.length - 1; i >= 0; i -= 1) {
         const t = list[i] as OfferState;
-        if (t.validFrom.getTime() <= now && now < t.validUntil.getTime()) {
+        if (t.validFrom <= now && now < t.validUntil) {
           offer = t;
           break;
         }

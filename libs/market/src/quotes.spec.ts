@@ -16,8 +16,8 @@ const offer = (patch: Partial<OfferState> = {}): OfferState => ({
   energyKwhPerUnit: '0.7',
   energyIncluded: false,
   capacity: '10',
-  validFrom: new Date('2026-11-26T00:00:00Z'),
-  validUntil: new Date('2026-11-27T00:00:00Z'),
+  validFrom: Date.parse('2026-11-26T00:00:00Z'),
+  validUntil: Date.parse('2026-11-27T00:00:00Z'),
   attributes: { tier: 'spot', interruptible: false, dataPolicy: 'no-retention', hardware: 'H100 SXM' },
   ...patch,
 });
@@ -46,7 +46,7 @@ describe('computeQuotes', () => {
   it('says what is missing instead of guessing', () => {
     expect(computeQuotes([offer()], new Map(), [gbp], now)[0]).toMatchObject({ ok: false, missing: 'tariff' });
     expect(computeQuotes([offer()], slot('9'), [], now)[0]).toMatchObject({ ok: false, missing: 'fx' });
-    expect(computeQuotes([offer({ validFrom: new Date('2026-11-26T13:00:00Z') })], slot('9'), [gbp], now)[0]).toMatchObject({ ok: false, missing: 'not-in-force' });
+    expect(computeQuotes([offer({ validFrom: Date.parse('2026-11-26T13:00:00Z') })], slot('9'), [gbp], now)[0]).toMatchObject({ ok: false, missing: 'not-in-force' });
   });
 
   it('needs neither tariff nor FX when the USD price includes energy', () => {
@@ -60,7 +60,7 @@ describe('offerQuoteOfPriced', () => {
       [offer(), slot('9.2715')],
       [offer(), slot('-0.882')],
       [offer({ energyIncluded: true, currency: 'EUR', capacity: '12.5' }), new Map()],
-      [offer({ validUntil: new Date('2026-11-26T12:20:00Z') }), slot('3')],
+      [offer({ validUntil: Date.parse('2026-11-26T12:20:00Z') }), slot('3')],
     ];
     const usd = usdRatesFrom([gbp, { base: 'EUR', quote: 'USD', rate: '1.08', asOf: gbp.asOf }]);
     for (const [o, s] of cases) {

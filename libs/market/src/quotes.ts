@@ -14,8 +14,9 @@ export interface OfferState {
   readonly energyKwhPerUnit: string;
   readonly energyIncluded: boolean;
   readonly capacity: string;
-  readonly validFrom: Date;
-  readonly validUntil: Date;
+  /** Epoch ms: a Date per field cost an allocation each on every tick, for a number read back. */
+  readonly validFrom: number;
+  readonly validUntil: number;
   readonly attributes: OfferAttributes;
 }
 
@@ -46,8 +47,8 @@ export function offerStateOf(t: SpotPriceTick): OfferState {
     energyKwhPerUnit: t.energyKwhPerUnit,
     energyIncluded: t.energyIncluded,
     capacity: t.capacity,
-    validFrom: new Date(instantMs(t.validFrom)),
-    validUntil: new Date(instantMs(t.validUntil)),
+    validFrom: instantMs(t.validFrom),
+    validUntil: instantMs(t.validUntil),
     attributes: t.attributes,
   };
 }
@@ -83,7 +84,7 @@ export type SlotsInForce = Pick<ReadonlyMap<string, CurrentSlot>, 'get'>;
  * included), in USD through the rates in force. The rule behind every quote, live or backtested.
  */
 export function priceOffer(offer: OfferState, slots: SlotsInForce, usd: UsdRatesInForce, now: number): PriceOutcome {
-  if (!(offer.validFrom.getTime() <= now && now < offer.validUntil.getTime())) return { ok: false, missing: 'not-in-force' };
+  if (!(offer.validFrom <= now && now < offer.validUntil)) return { ok: false, missing: 'not-in-force' };
   const slot = offer.energyIncluded ? undefined : slots.get(offer.gridZone);
   const offerFx = fxCurrencyOf(offer.currency);
   const slotFx = slot === undefined ? undefined : fxCurrencyOf(slot.currency);
@@ -111,7 +112,7 @@ export function quoteOf(p: PricedOffer, now: number): Quote {
     energyNanoUsd: p.energyNanoUsd.toString(),
     effectiveNanoUsd: p.effectiveNanoUsd.toString(),
     capacity: offer.capacity,
-    validUntil: offer.validUntil.toISOString(),
+    validUntil: new Date(offer.validUntil).toISOString(),
     pricedUntil: slot === undefined ? null : slot.end.toISOString(),
     attributes: offer.attributes,
     asOf: new Date(now).toISOString(),

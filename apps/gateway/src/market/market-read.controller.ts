@@ -239,8 +239,8 @@ export class MarketReadController {
       energyKwhPerUnit: t.energy_kwh_per_unit,
       energyIncluded: t.energy_included,
       capacity: t.capacity,
-      validFrom: t.valid_from,
-      validUntil: t.valid_until,
+      validFrom: t.valid_from.getTime(),
+      validUntil: t.valid_until.getTime(),
       // Pricing never reads the attributes; the tick history does not keep them.
       attributes: { tier: 'spot', interruptible: false, dataPolicy: 'no-retention', hardware: 'n/a' },
     }));

@@ -68,8 +68,8 @@ export function offerFromRow(r: OfferRow): OfferState {
     energyKwhPerUnit: r.energy_kwh_per_unit,
     energyIncluded: r.energy_included,
     capacity: r.capacity,
-    validFrom: r.valid_from,
-    validUntil: r.valid_until,
+    validFrom: r.valid_from.getTime(),
+    validUntil: r.valid_until.getTime(),
     attributes: r.attributes,
   };
 }

@@ -69,7 +69,7 @@ export class SpotPriceConsumer {
     const now = this.clock.now();
     if ((await this.quotes.refresh(manager, offers, now)).unpriced > 0) this.refresher.retrySoon();
     // A tick that takes effect later is quoted when it does.
-    const later = offers.map((o) => o.validFrom.getTime()).filter((t) => t > now.getTime());
+    const later = offers.map((o) => o.validFrom).filter((t) => t > now.getTime());
     if (later.length > 0) this.refresher.wakeBy(Math.min(...later));
     marketMetrics.ticksApplied.inc(applied.length);
     for (const r of rejected) marketMetrics.ticksIgnored.inc({ reason: r.reason });
