@@ -46,8 +46,6 @@ interface TariffFeed {
 
 interface OfferEntry {
   state: OfferState;
-  /** Listing order: when the offer first appeared (the "first-listed" baseline). */
-  readonly listed: number;
   /** The offer as last quoted, and until when that quote holds. */
   priced: PricedOffer | undefined;
   pricedUntil: number;
@@ -140,6 +138,7 @@ interface JobState {
 export class Backtester {
   private readonly market: Market;
   private readonly fx = new Effects({ records: false });
+  /** By key, in listing order (when each offer first appeared: the "first-listed" baseline). */
   private readonly offers = new Map<string, OfferEntry>();
   /** Offer keys, built once per offer (the book's ask ids: the same text). */
   private readonly keys = new AskIds();
@@ -157,7 +156,6 @@ export class Backtester {
   private readonly requotes = new TimerHeap();
   private readonly requoteAt = new Map<string, number>();
   private readonly jobs = new Map<string, JobState>();
-  private listed = 0;
   private now = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly feeBps: number) {
@@ -265,7 +263,7 @@ export class Backtester {
     const existing = this.offers.get(key);
     if (existing !== undefined && t.seq <= existing.state.lastSeq) return; // stale or duplicate
     const state = offerStateOf(t);
-    if (existing === undefined) this.offers.set(key, { state, listed: (this.listed += 1), priced: undefined, pricedUntil: 0 });
+    if (existing === undefined) this.offers.set(key, { state, priced: undefined, pricedUntil: 0 });
     else existing.state = state;
     this.requote(key);
   }
@@ -379,7 +377,8 @@ export class Backtester {
   /** The market as the gateway's snapshot shows it at `now`. */
   private snapshot(now: number): Snapshot {
     const offers: SnapshotOffer[] = [];
-    for (const { state: o } of [...this.offers.values()].sort((a, b) => a.listed - b.listed)) {
+    // In listing order: a Map iterates in insertion order, and an offer is inserted once, when listed.
+    for (const { state: o } of this.offers.values()) {
       if (!(o.validFrom <= now && now < o.validUntil)) continue;
       offers.push({
         providerId: o.providerId,
@@ -416,10 +415,7 @@ export class Backtester {
         all = mergeTariffKinds(rows);
         this.merged.set(zone, all);
       }
-      const from = firstEndingAfter(all, now);
-      const window: TariffSlot[] = [];
-      for (let i = from; i < all.length && (all[i] as TariffSlot).start < now + FORECAST_HORIZON_MS; i += 1) window.push(all[i] as TariffSlot);
-      slots.set(zone, window);
+      slots.set(zone, all.slice(firstEndingAfter(all, now), firstStartingFrom(all, now + FORECAST_HORIZON_MS)));
     }
     return { at: now, offers, slots, rates: this.usd.rates };
   }
@@ -606,6 +602,18 @@ function firstEndingAfter(slots: readonly TariffSlot[], at: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if ((slots[mid] as TariffSlot).end > at) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** The index of the first slot (sorted, without overlaps) that starts at or after `at`. */
+function firstStartingFrom(slots: readonly TariffSlot[], at: number): number {
+  let lo = 0;
+  let hi = slots.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((slots[mid] as TariffSlot).start >= at) hi = mid;
     else lo = mid + 1;
   }
   return lo;
