@@ -234,7 +234,7 @@ export class Backtester {
     this.rates.set(key, { base: f.base, quote: f.quote, rate: f.rate, asOf: new Date(at) });
     this.usd = usdRatesFrom([...this.rates.values()]);
     // A rate moves the prices quoted in another currency than USD, or with a tariff (in any currency).
-    for (const [offer, o] of this.offers) if (o.state.currency !== 'USD' || !o.state.energyIncluded) this.requote(offer);
+    for (const [offer, o] of this.offers) if (o.state.currency !== 'USD' || !o.state.energyIncluded) this.requote(offer, o);
   }
 
   private applyTariff(t: EnergyTariff): void {
@@ -255,7 +255,7 @@ export class Backtester {
     feed.sorted = undefined;
     this.merged.delete(t.zone);
     this.inForce.delete(t.zone);
-    for (const [key, o] of this.offers) if (o.state.gridZone === t.zone && !o.state.energyIncluded) this.requote(key);
+    for (const [key, o] of this.offers) if (o.state.gridZone === t.zone && !o.state.energyIncluded) this.requote(key, o);
   }
 
   private applyTick(t: SpotPriceTick): void {
@@ -263,14 +263,14 @@ export class Backtester {
     const existing = this.offers.get(key);
     if (existing !== undefined && t.seq <= existing.state.lastSeq) return; // stale or duplicate
     const state = offerStateOf(t);
-    if (existing === undefined) this.offers.set(key, { state, priced: undefined, pricedUntil: 0 });
-    else existing.state = state;
-    this.requote(key);
+    let entry = existing;
+    if (entry === undefined) this.offers.set(key, (entry = { state, priced: undefined, pricedUntil: 0 }));
+    else entry.state = state;
+    this.requote(key, entry);
   }
 
   /** Quotes one offer now (market-data's arithmetic) and hands it to the book, or waits until it can. */
-  private requote(key: string): void {
-    const entry = this.offers.get(key) as OfferEntry;
+  private requote(key: string, entry = this.offers.get(key) as OfferEntry): void {
     const now = this.now;
     const state = entry.state;
     const outcome = priceOffer(state, this.slotsNow, this.usd, now);

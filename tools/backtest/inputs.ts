@@ -72,6 +72,11 @@ function idOf(file: string, line: number, text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** Nothing but white space. A line that starts with `{` is not, and is not trimmed to find out. */
+function isBlank(raw: string): boolean {
+  return raw.length === 0 || (raw.charCodeAt(0) !== 123 /* { */ && raw.trim() === '');
+}
+
 /** A line's JSON, or the error that names it. */
 function parseLine(file: string, line: number, raw: string): unknown {
   try {
@@ -93,7 +98,7 @@ export function* streamLines<T extends ReplayedTopic>(file: string, text: string
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i += 1) {
     const raw = lines[i] as string;
-    if (raw.trim() === '') continue;
+    if (isBlank(raw)) continue;
     const line = i + 1;
     let value = parseLine(file, line, raw);
     if (typeof value === 'object' && value !== null && 'topic' in value && 'message' in value) {
@@ -117,7 +122,7 @@ export function* streamJobs(file: string, text: string): Generator<Located<Backt
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i += 1) {
     const raw = lines[i] as string;
-    if (raw.trim() === '') continue;
+    if (isBlank(raw)) continue;
     const line = i + 1;
     const head = jobLineSchema.safeParse(parseLine(file, line, raw));
     if (!head.success) throw new InputError(file, line, describeIssues(head.error));
