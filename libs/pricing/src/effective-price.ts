@@ -30,6 +30,7 @@ export interface EffectivePrice {
  * of a zone is priced against the same slot object until the slot ends (or the rates change), so
  * the per-MWh division and the FX product are done once per slot and zone, not once per quote.
  * A ring of identity compares: cheaper than a WeakMap's lookup, and a miss only recomputes.
+ * Sound because slots and rate sets are values: every caller builds new ones, never changes one.
  */
 const RECENT_TARIFFS = 8;
 const recentTariffs: (TariffPrice | undefined)[] = new Array<TariffPrice | undefined>(RECENT_TARIFFS).fill(undefined);
