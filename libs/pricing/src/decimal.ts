@@ -25,59 +25,43 @@ export class DecimalError extends Error {
 
 /** `-?digits(.digits)?`, at most MAX_DECIMAL_DIGITS digits, exactly. Decimals are immutable, so one parse serves every caller. */
 export function parseDecimal(text: string): Decimal {
-  // Prices are short: up to 15 digits fit a double exactly, and scanning them costs less than
-  // hashing the text for the cache (a feed's prices are mostly new strings, often new values).
-  if (text.length <= SHORT_LENGTH) {
-    const d = parseShort(text);
-    if (d !== undefined) return d;
-  }
+  // Prices are short, and scanning one costs less than hashing it for the cache: a feed's prices
+  // are mostly new strings, often new values. Long texts (rates, inverted rates) are kept.
+  if (text.length <= SHORT_LENGTH) return parseText(text);
   const known = parsed.get(text);
   if (known !== undefined) return known;
-  const d = parseFresh(text);
+  const d = parseText(text);
   if (parsed.size >= PARSED_LIMIT) parsed.clear();
   parsed.set(text, d);
   return d;
 }
 
-/** Texts this long have at most 15 digits, which a double holds exactly. */
+/** Texts up to this long are parsed each time, not looked up. */
 const SHORT_LENGTH = 15;
+/** Digits a double holds exactly as an integer. */
+const EXACT_DIGITS = 15;
 
 /**
- * A well-formed short decimal, accumulated as a (then exact) double; undefined for anything
- * else, which `parseFresh` then parses or refuses with its message.
+ * A scan instead of a regular expression: this runs for every price of every quote. The digits
+ * are summed into a double as they go, which is exact up to 15 of them: then `BigInt(n)`, with no
+ * string built for `BigInt(text)`.
  */
-function parseShort(text: string): Decimal | undefined {
-  const length = text.length;
-  const negative = length > 0 && text.charCodeAt(0) === 45; // '-'
-  const from = negative ? 1 : 0;
-  let magnitude = 0;
-  let dot = -1;
-  for (let i = from; i < length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) magnitude = magnitude * 10 + (c - 48);
-    else if (c === 46 && dot === -1 && i > from && i < length - 1) dot = i;
-    else return undefined;
-  }
-  if (length === from) return undefined;
-  const coefficient = BigInt(magnitude);
-  return { coefficient: negative ? -coefficient : coefficient, exponent: dot === -1 ? 0 : length - dot - 1 };
-}
-
-/** A scan instead of a regular expression: this runs for every price of every quote. */
-function parseFresh(text: string): Decimal {
+function parseText(text: string): Decimal {
   const length = text.length;
   const negative = length > 0 && text.charCodeAt(0) === 45; // '-'
   const from = negative ? 1 : 0;
   let dot = -1;
+  let sum = 0;
   for (let i = from; i < length; i += 1) {
     const c = text.charCodeAt(i);
-    if (c === 46 && dot === -1 && i > from && i < length - 1) dot = i; // '.', with digits on both sides
-    else if (c < 48 || c > 57) throw new DecimalError(`not a decimal number: ${JSON.stringify(text)}`);
+    if (c >= 48 && c <= 57) sum = sum * 10 + (c - 48);
+    else if (c === 46 && dot === -1 && i > from && i < length - 1) dot = i; // '.', with digits on both sides
+    else throw new DecimalError(`not a decimal number: ${JSON.stringify(text)}`);
   }
   if (length === from) throw new DecimalError(`not a decimal number: ${JSON.stringify(text)}`);
   const digits = dot === -1 ? length - from : length - from - 1;
   if (digits > MAX_DECIMAL_DIGITS) throw new DecimalError(`more than ${MAX_DECIMAL_DIGITS} digits: ${text}`);
-  const magnitude = BigInt(dot === -1 ? text.slice(from) : text.slice(from, dot) + text.slice(dot + 1));
+  const magnitude = digits <= EXACT_DIGITS ? BigInt(sum) : BigInt(dot === -1 ? text.slice(from) : text.slice(from, dot) + text.slice(dot + 1));
   return { coefficient: negative ? -magnitude : magnitude, exponent: dot === -1 ? 0 : length - dot - 1 };
 }
 
