@@ -17,7 +17,10 @@ const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8'
  * without energy, in one grid zone whose tariff is an Octopus Agile day (8 Dec 2018, with four
  * negative half-hours at night), moved onto 8 Dec 2023, inside the AWS history. GBP at 1.25 USD.
  */
-function marketTexts(): { ticks: InputText; tariffs: InputText; fx: InputText } {
+/** Inputs given as text (the CLI gives the files' bytes). */
+type Text = InputText & { readonly text: string };
+
+function marketTexts(): { ticks: Text; tariffs: Text; fx: Text } {
   const ticks = awsSpot(fixture('aws_ec2_spot_price_history_c5a2xlarge_us-east-1.csv'), { zone: 'eastern-england', energyIncluded: false });
   const delta = Date.parse('2023-12-08T00:00:00Z') - Date.parse('2018-12-08T00:00:00Z');
   const tariffs = octopusAgile(fixture('octopus_agile_A_Eastern_England_2018-12.csv'), { zone: 'eastern-england' })
@@ -122,7 +125,7 @@ describe('backtest inputs', () => {
 });
 
 describe('backtest as the tool runs it: market files replayed as they are read', () => {
-  const texts: InputTexts = { ...marketTexts(), jobs: { file: 'jobs', text: JOBS } };
+  const texts = { ...marketTexts(), jobs: { file: 'jobs', text: JOBS } } satisfies InputTexts;
 
   it('streams files in time order, and reports exactly what replaying them read whole does', () => {
     const whole = JSON.stringify(run());
@@ -132,7 +135,7 @@ describe('backtest as the tool runs it: market files replayed as they are read',
 
   it('starts again sorted when a file goes back in time, and reports what a sorted run does', () => {
     // The latest tick moved to the top of its file: a stream meets it first, then earlier ones.
-    const lines = (texts.ticks as InputText).text.split('\n');
+    const lines = (texts.ticks as Text).text.split('\n');
     const reordered: InputTexts = { ...texts, ticks: { file: 'ticks', text: [lines.at(-1), ...lines.slice(0, -1)].join('\n') } };
     expect(() => new Backtester(200).stream(sourcesOf(reordered))).toThrow(OutOfTimeOrder);
     const sorted = new Backtester(200).run(inputsOf(reordered));
@@ -141,7 +144,7 @@ describe('backtest as the tool runs it: market files replayed as they are read',
   });
 
   it('stops at a bad line met while streaming, naming its file and line', () => {
-    const ticks = texts.ticks as InputText;
+    const ticks = texts.ticks as Text;
     const count = ticks.text.split('\n').length;
     const bad: InputTexts = { ...texts, ticks: { file: 'ticks.jsonl', text: `${ticks.text}\n{"providerId": "p"}` } };
     expect(() => backtest(200, bad)).toThrow(new RegExp(`^ticks\\.jsonl:${count + 1}: `));

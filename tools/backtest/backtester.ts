@@ -1,10 +1,9 @@
-import { instantMs, MAX_FORECAST_SLOTS, type EnergyTariff, type FxRate, type SpotPriceTick } from '#contracts';
+import { instantMs, MAX_FORECAST_SLOTS, type EnergyTariff, type FxRate } from '#contracts';
 import {
   eligibleOffers,
   forecast,
   mergeTariffKinds,
   offerQuoteOfPriced,
-  offerStateOf,
   orderSpecOf,
   priceOffer,
   TermsError,
@@ -20,7 +19,7 @@ import {
 } from '#market';
 import { AskIds, Effects, Market, TimerHeap, type AllocationRecord, type JobStep } from '#order-book';
 import { amountNanoUsd, feeNanoUsd, formatQuantity, parseQuantityMicro, usdRatesFrom, type FxInForce, type TariffSlot } from '#pricing';
-import { inputsOf, sourcesOf, type BacktestInputs, type BacktestJob, type BacktestSources, type InputTexts, type Located } from './inputs.js';
+import { inputsOf, offerTickOf, sourcesOf, type BacktestInputs, type BacktestJob, type BacktestSources, type InputTexts, type Located, type OfferTick, type ReadOptions } from './inputs.js';
 
 /** How far ahead the gateway reads tariff slots for a forecast (the same horizon). */
 const FORECAST_HORIZON_MS = 8 * 86_400_000;
@@ -167,7 +166,7 @@ export class Backtester {
     const cursors: Cursors = [
       new SortedCursor(inTimeOrder(inputs.fx, fxTime)),
       new SortedCursor(inTimeOrder(inputs.tariffs, tariffTime)),
-      new SortedCursor(inTimeOrder(inputs.ticks, tickTime)),
+      new SortedCursor(inTimeOrder(inputs.ticks.map(({ message, line }) => ({ message: offerTickOf(message), line })), tickTime)),
       new SortedCursor(inTimeOrder(inputs.jobs, jobTime)),
     ];
     this.replay(cursors);
@@ -185,14 +184,16 @@ export class Backtester {
     // Jobs are few (a job set, often written by hand and in no particular order) and the report
     // lists them all: they are read whole and sorted, like `run`'s.
     const jobs = [...sources.jobs];
-    const cursors: Cursors = [
-      new StreamCursor(sources.fx, fxTime),
-      new StreamCursor(sources.tariffs, tariffTime),
-      new StreamCursor(sources.ticks, tickTime),
-      new SortedCursor(inTimeOrder(jobs, jobTime)),
-    ];
-    this.replay(cursors);
-    const [fx, tariffs, ticks] = cursors;
+    const fx = new StreamCursor(sources.fx, fxTime);
+    const tariffs = new StreamCursor(sources.tariffs, tariffTime);
+    const ticks = new StreamCursor(sources.ticks, tickTime);
+    try {
+      this.replay([fx, tariffs, ticks, new SortedCursor(inTimeOrder(jobs, jobTime))]);
+    } finally {
+      // A source left unfinished (a file out of order, a bad line in another) is closed: the
+      // ticks' reader thread, if there is one, stops.
+      for (const cursor of [fx, tariffs, ticks]) cursor.close();
+    }
     return this.report(jobs, { ticks: ticks.taken, tariffs: tariffs.taken, fx: fx.taken, jobs: jobs.length });
   }
 
@@ -258,11 +259,10 @@ export class Backtester {
     for (const [key, o] of this.offers) if (o.state.gridZone === t.zone && !o.state.energyIncluded) this.requote(key, o);
   }
 
-  private applyTick(t: SpotPriceTick): void {
-    const key = this.keys.of(t.providerId, t.offerId);
+  private applyTick({ state }: OfferTick): void {
+    const key = this.keys.of(state.providerId, state.offerId);
     const existing = this.offers.get(key);
-    if (existing !== undefined && t.seq <= existing.state.lastSeq) return; // stale or duplicate
-    const state = offerStateOf(t);
+    if (existing !== undefined && state.lastSeq <= existing.state.lastSeq) return; // stale or duplicate
     let entry = existing;
     if (entry === undefined) this.offers.set(key, (entry = { state, priced: undefined, pricedUntil: 0 }));
     else entry.state = state;
@@ -664,7 +664,7 @@ function slotAt(slots: readonly StoredSlot[], at: number): StoredSlot | undefine
 
 const fxTime = (f: FxRate) => instantMs(f.asOf);
 const tariffTime = (t: EnergyTariff) => instantMs(t.publishedAt);
-const tickTime = (t: SpotPriceTick) => instantMs(t.publishedAt);
+const tickTime = (t: OfferTick) => t.at;
 const jobTime = (j: BacktestJob) => j.submittedAt;
 
 /** One input's messages in replay order: the instant of the next (+∞ when none is left), and taking it. */
@@ -675,7 +675,7 @@ interface Cursor<T> {
   take(): T;
 }
 
-type Cursors = readonly [Cursor<FxRate>, Cursor<EnergyTariff>, Cursor<SpotPriceTick>, Cursor<BacktestJob>];
+type Cursors = readonly [Cursor<FxRate>, Cursor<EnergyTariff>, Cursor<OfferTick>, Cursor<BacktestJob>];
 
 class SortedCursor<T> implements Cursor<T> {
   time: number;
@@ -723,6 +723,10 @@ class StreamCursor<T> implements Cursor<T> {
     return message;
   }
 
+  close(): void {
+    this.source.return?.();
+  }
+
   /** Reads (parses and checks) the next message, so that its instant is known before it is due. */
   private pull(): void {
     const next = this.source.next();
@@ -739,14 +743,16 @@ class StreamCursor<T> implements Cursor<T> {
 }
 
 /**
- * A backtest of the input files' texts. Ticks, tariffs and FX are replayed as they are read when
- * each file is in time order (history files nearly always are: the feed tool writes them so).
- * A file out of order is found while streaming; the run then starts again on a new Backtester
- * with every input read first and sorted, and gives the same report a sorted file would.
+ * A backtest of the input files. Ticks, tariffs and FX are replayed as they are read when each
+ * file is in time order (history files nearly always are: the feed tool writes them so). A ticks
+ * file given as shared bytes (as `readTexts` reads a file) is read by a second thread as well,
+ * with the same report (`tick-reader.ts`). A file out of order is found while streaming; the run
+ * then starts again on a new Backtester with every input read first and sorted, and gives the
+ * same report a sorted file would.
  */
-export function backtest(feeBps: number, texts: InputTexts): Report {
+export function backtest(feeBps: number, texts: InputTexts, options: ReadOptions = {}): Report {
   try {
-    return new Backtester(feeBps).stream(sourcesOf(texts));
+    return new Backtester(feeBps).stream(sourcesOf(texts, options));
   } catch (error) {
     if (!(error instanceof OutOfTimeOrder)) throw error;
   }

@@ -1,5 +1,6 @@
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { z } from 'zod';
 import {
   describeIssues,
@@ -14,7 +15,8 @@ import {
   type SafeParser,
   type SpotPriceTick,
 } from '#contracts';
-import { jobRequestSchema, type JobRequest } from '#market';
+import { ticksOf, type TicksOptions } from './tick-reader.js';
+import { jobRequestSchema, offerStateOf, type JobRequest, type OfferState } from '#market';
 
 /** The topics a backtest replays from files (jobs come in the `POST /jobs` shape instead). */
 export type ReplayedTopic = typeof Topic.SpotPrices | typeof Topic.EnergyTariffs | typeof Topic.FxRates;
@@ -24,7 +26,7 @@ export class InputError extends Error {
   constructor(
     readonly file: string,
     readonly line: number,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${file}:${line}: ${detail}`);
     this.name = 'InputError';
@@ -52,9 +54,20 @@ export interface BacktestInputs {
   readonly jobs: readonly Located<BacktestJob>[];
 }
 
+/**
+ * A tick as the replay applies it: the offer state it sets (market-data's `offerStateOf`) and the
+ * instant it was published, which is when the replay's clock applies it.
+ */
+export interface OfferTick {
+  readonly at: number;
+  readonly state: OfferState;
+}
+
+export const offerTickOf = (t: SpotPriceTick): OfferTick => ({ at: instantMs(t.publishedAt), state: offerStateOf(t) });
+
 /** The same inputs as sources read as they are replayed, each in file order. */
 export interface BacktestSources {
-  readonly ticks: Iterable<Located<SpotPriceTick>>;
+  readonly ticks: Iterable<Located<OfferTick>>;
   readonly tariffs: Iterable<Located<EnergyTariff>>;
   readonly fx: Iterable<Located<FxRate>>;
   readonly jobs: Iterable<Located<BacktestJob>>;
@@ -89,17 +102,17 @@ function parseLine(file: string, line: number, raw: string): unknown {
 /**
  * The lines of a JSON Lines file, each one contract message, read one at a time: bare, or as the
  * feed tool writes them (`{"topic": ..., "message": ...}`, whose topic must then be this file's).
- * Blank lines are skipped; the first bad line stops it, naming the file and the line.
+ * Blank lines are skipped; the first bad line stops it, naming the file and the line. Lines are
+ * numbered from `firstLine` (a part of a file, such as a block, starts further down).
  */
-export function* streamLines<T extends ReplayedTopic>(file: string, text: string, topic: T): Generator<Located<MessageOf<T>>> {
+export function* streamLines<T extends ReplayedTopic>(file: string, text: string | Iterable<string>, topic: T, firstLine = 1): Generator<Located<MessageOf<T>>> {
   // The live contract's parser: its schema with the compiled fast path in front, so a valid line
   // costs a predicate, not zod's walk; anything else is zod's to parse and to word.
   const parser = contractOf(topic).parser as SafeParser<MessageOf<T>>;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i += 1) {
-    const raw = lines[i] as string;
+  let line = firstLine - 1;
+  for (const raw of typeof text === 'string' ? text.split('\n') : text) {
+    line += 1;
     if (isBlank(raw)) continue;
-    const line = i + 1;
     let value = parseLine(file, line, raw);
     if (typeof value === 'object' && value !== null && 'topic' in value && 'message' in value) {
       const envelope = value as { topic: unknown; message: unknown };
@@ -140,19 +153,36 @@ export function readJobs(file: string, text: string): Located<BacktestJob>[] {
   return [...streamJobs(file, text)];
 }
 
-function read(file: string): string {
+/**
+ * A file's bytes. A regular file is read into shared memory, so that a second thread can read its
+ * lines too (`tick-reader.ts`) without a copy; anything else (a pipe) is read as it comes.
+ */
+function read(file: string): Uint8Array {
   try {
-    return readFileSync(file, 'utf8');
+    const fd = openSync(file, 'r');
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) return readFileSync(fd);
+      const bytes = new Uint8Array(new SharedArrayBuffer(stat.size));
+      let at = 0;
+      for (let n = -1; at < bytes.length && n !== 0; at += n) n = readSync(fd, bytes, at, bytes.length - at, at);
+      return bytes.subarray(0, at);
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     throw new InputError(file, 0, `cannot read: ${(error as Error).message}`);
   }
 }
 
-/** An input file's name (for errors) and its text. */
+/** An input file's name (for errors) and its contents: text, or the file's bytes (UTF-8). */
 export interface InputText {
   readonly file: string;
-  readonly text: string;
+  readonly text: string | Uint8Array;
 }
+
+/** An input's contents as text. */
+export const textOf = ({ text }: InputText): string => (typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
 
 /** The input files of one run, by what they hold; only jobs are required. */
 export interface InputTexts {
@@ -162,7 +192,7 @@ export interface InputTexts {
   readonly jobs: InputText;
 }
 
-/** Reads the input files' texts (a file that cannot be read is an InputError with line 0). */
+/** Reads the input files (a file that cannot be read is an InputError with line 0). */
 export function readTexts(files: { ticks?: string; tariffs?: string; fx?: string; jobs: string }): InputTexts {
   const of = (file: string): InputText => ({ file, text: read(file) });
   return {
@@ -173,18 +203,32 @@ export function readTexts(files: { ticks?: string; tariffs?: string; fx?: string
   };
 }
 
+/** How the ticks file is read: by this thread alone, or, when its bytes allow, with a second (`tick-reader.ts`). */
+export type ReadOptions = Pick<TicksOptions, 'threads' | 'stats'>;
+
 /** The inputs read one message at a time, in file order (for `Backtester.stream`). */
-export function sourcesOf(texts: InputTexts): BacktestSources {
+export function sourcesOf(texts: InputTexts, options: ReadOptions = {}): BacktestSources {
   return {
-    ticks: texts.ticks === undefined ? [] : streamLines(texts.ticks.file, texts.ticks.text, Topic.SpotPrices),
-    tariffs: texts.tariffs === undefined ? [] : streamLines(texts.tariffs.file, texts.tariffs.text, Topic.EnergyTariffs),
-    fx: texts.fx === undefined ? [] : streamLines(texts.fx.file, texts.fx.text, Topic.FxRates),
-    jobs: streamJobs(texts.jobs.file, texts.jobs.text),
+    ticks: ticksFrom(texts.ticks, options),
+    tariffs: texts.tariffs === undefined ? [] : streamLines(texts.tariffs.file, textOf(texts.tariffs), Topic.EnergyTariffs),
+    fx: texts.fx === undefined ? [] : streamLines(texts.fx.file, textOf(texts.fx), Topic.FxRates),
+    jobs: streamJobs(texts.jobs.file, textOf(texts.jobs)),
   };
+}
+
+/** A ticks file's offer states: read from its bytes in blocks (on two threads when it can), or from its text. */
+function ticksFrom(input: InputText | undefined, options: ReadOptions): Iterable<Located<OfferTick>> {
+  if (input === undefined) return [];
+  return typeof input.text === 'string' ? offerTicks(streamLines(input.file, input.text, Topic.SpotPrices)) : ticksOf(input.file, input.text, options);
+}
+
+function* offerTicks(ticks: Iterable<Located<SpotPriceTick>>): Generator<Located<OfferTick>> {
+  for (const { message, line } of ticks) yield { message: offerTickOf(message), line };
 }
 
 /** Every input read and checked before any is replayed (for `Backtester.run`, which sorts them). */
 export function inputsOf(texts: InputTexts): BacktestInputs {
+  const ticks = texts.ticks === undefined ? [] : readLines(texts.ticks.file, textOf(texts.ticks), Topic.SpotPrices);
   const sources = sourcesOf(texts);
-  return { ticks: [...sources.ticks], tariffs: [...sources.tariffs], fx: [...sources.fx], jobs: [...sources.jobs] };
+  return { ticks, tariffs: [...sources.tariffs], fx: [...sources.fx], jobs: [...sources.jobs] };
 }

@@ -1,0 +1,84 @@
+import { Buffer } from 'node:buffer';
+
+/**
+ * A ticks file cut into blocks that two threads read at once (`tick-reader.ts`). Block k starts
+ * just after the first newline at or after byte k × blockBytes − 1 and runs to the next block's
+ * start, so a line is never split, and either thread finds any block's bounds on its own. A
+ * newline byte is never part of a longer UTF-8 sequence, so each block decodes alone.
+ */
+export const BLOCK_BYTES = 1 << 20;
+
+export const blockCount = (bytes: Uint8Array, blockBytes = BLOCK_BYTES): number => Math.ceil(bytes.length / blockBytes);
+
+function blockStart(bytes: Buffer, k: number, blockBytes: number): number {
+  if (k === 0) return 0;
+  const from = k * blockBytes - 1;
+  if (from >= bytes.length) return bytes.length;
+  const newline = bytes.indexOf(10, from);
+  return newline === -1 ? bytes.length : newline + 1;
+}
+
+/** Block k's lines, in order (a block of only a long line's tail has none: that line is the block's before). */
+export function blockLines(bytes: Uint8Array, k: number, blockBytes = BLOCK_BYTES): string[] {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const start = blockStart(buffer, k, blockBytes);
+  const end = blockStart(buffer, k + 1, blockBytes);
+  if (end <= start) return [];
+  const text = buffer.toString('utf8', start, end);
+  const lines = text.split('\n');
+  // A block ends just after a newline (all but perhaps the file's last): what follows it is not a line.
+  if (text.endsWith('\n')) lines.pop();
+  return lines;
+}
+
+// ---- the two threads' protocol ----------------------------------------------------------------
+
+/** Numbers per tick in a posted block: its line in the block, then see `tick-thread.ts`. */
+export const FIELDS = 16;
+/** Blocks the reader thread may claim ahead of the last one the replay took. */
+export const MAX_AHEAD = 8;
+/** Blocks the replay's thread may read ahead for itself while it waits for the reader's. */
+export const MAX_HELD = 2;
+
+/** The shared words, indices into an Int32Array over `ReaderData.control`. */
+export const Word = {
+  /** The next block nobody has claimed: the replay's thread claims one with a compare-and-swap, the reader with an add. */
+  Claimed: 0,
+  /** Blocks the reader thread has posted. */
+  Posted: 1,
+  /** Blocks the replay has taken, in order. */
+  Taken: 2,
+  /** 1 once the replay needs no more blocks. */
+  Stop: 3,
+  /** 1 once the reader thread is done with the file, and free to read another. */
+  Done: 4,
+} as const;
+export const CONTROL_BYTES = 20;
+
+/** A bad line of a block: its line within the block, and what is wrong with it. */
+export interface BlockError {
+  readonly line: number;
+  readonly detail: string;
+  /** False for a failure of the reader itself rather than of the input. */
+  readonly input: boolean;
+}
+
+/** One block as the reader thread posts it. */
+export interface PostedBlock {
+  readonly block: number;
+  /** Lines in the block (blank ones included), to number the next block's. */
+  readonly lines: number;
+  readonly count: number;
+  readonly nums: Float64Array;
+  /** Strings first used in this block, numbered on from the last block's. */
+  readonly fresh: readonly string[];
+  /** The block's first bad line: its ticks before that line are in `nums`, and the reader stopped there. */
+  readonly error?: BlockError;
+}
+
+export interface ReaderData {
+  readonly file: string;
+  readonly bytes: Uint8Array;
+  readonly blockBytes: number;
+  readonly control: SharedArrayBuffer;
+}
