@@ -94,6 +94,24 @@ describe('the ticks reader on two threads', () => {
     expect(iterate).toThrow(/^ticks\.jsonl:3001: /);
     expect(read.at(-1)).toBe(3_000);
   });
+  it('reads alone, to the same ticks, when the reader thread cannot start', async () => {
+    // Node refuses to start a worker from a file in a process run with --input-type: the reader
+    // thread dies before it takes the file up, and this thread must read every block itself.
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-reader-'));
+    const file = path.join(dir, 'ticks.jsonl');
+    writeFileSync(file, text);
+    const script = `
+      const { ticksOf } = await import(${JSON.stringify(path.join(ROOT, 'dist/tools/backtest/tick-reader.js'))});
+      const text = (await import('node:fs')).readFileSync(${JSON.stringify(file)});
+      const bytes = new Uint8Array(new SharedArrayBuffer(text.length));
+      bytes.set(text);
+      const stats = { blocks: 0, byReader: 0 };
+      const one = JSON.stringify([...ticksOf('ticks', bytes, { blockBytes: ${blockBytes}, threads: 1 })]);
+      const two = JSON.stringify([...ticksOf('ticks', bytes, { blockBytes: ${blockBytes}, stats })]);
+      console.log(JSON.stringify({ same: one === two, stats }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]).finally(() => rmSync(dir, { recursive: true, force: true }));
+    expect(JSON.parse(stdout)).toEqual({ same: true, stats: { blocks: Math.ceil(Buffer.byteLength(text) / blockBytes), byReader: 0 } });
+  });
 });
 
 describe('npm run backtest on files that span blocks', () => {

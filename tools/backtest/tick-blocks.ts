@@ -50,10 +50,12 @@ export const Word = {
   Taken: 2,
   /** 1 once the replay needs no more blocks. */
   Stop: 3,
+  /** 1 once the reader thread has taken the file up (a thread that failed to start never does). */
+  Accepted: 4,
   /** 1 once the reader thread is done with the file, and free to read another. */
-  Done: 4,
+  Done: 5,
 } as const;
-export const CONTROL_BYTES = 20;
+export const CONTROL_BYTES = 24;
 
 /** A bad line of a block: its line within the block, and what is wrong with it. */
 export interface BlockError {

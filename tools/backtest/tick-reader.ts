@@ -172,13 +172,18 @@ class ReaderThread {
     }
   }
 
-  /** Tells the thread to stop claiming; once it has put down its block, it is kept for the next file. */
+  /**
+   * Tells the thread to stop claiming; once it has put down its block, it is kept for the next
+   * file. One that never took this file up (it failed to start, or died) is let go at once: this
+   * thread has read every block itself.
+   */
   stop(): void {
     const w = this.words;
     Atomics.store(w, Word.Stop, 1);
     Atomics.notify(w, Word.Taken);
     this.port.close();
-    if (Atomics.wait(w, Word.Done, 0, STOP_MS) !== 'timed-out' && idle === undefined) idle = this.worker;
+    const done = Atomics.load(w, Word.Accepted) === 1 && Atomics.wait(w, Word.Done, 0, STOP_MS) !== 'timed-out';
+    if (done && idle === undefined) idle = this.worker;
     else void this.worker.terminate();
   }
 

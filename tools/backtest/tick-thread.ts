@@ -144,6 +144,7 @@ class FileReader {
 
 // One file at a time, each with its own channel and shared words; done is said in the words.
 parentPort?.on('message', ({ job, port }: { job: ReaderData; port: MessagePort }) => {
+  Atomics.store(new Int32Array(job.control), Word.Accepted, 1);
   try {
     new FileReader(job, port).run();
   } finally {
