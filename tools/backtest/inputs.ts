@@ -99,29 +99,40 @@ function parseLine(file: string, line: number, raw: string): unknown {
   }
 }
 
+/** A topic's parser: its schema with the compiled fast path in front, so a valid line costs a predicate, not zod's walk. */
+export const lineParser = <T extends ReplayedTopic>(topic: T): SafeParser<MessageOf<T>> => contractOf(topic).parser as SafeParser<MessageOf<T>>;
+
 /**
- * The lines of a JSON Lines file, each one contract message, read one at a time: bare, or as the
- * feed tool writes them (`{"topic": ..., "message": ...}`, whose topic must then be this file's).
+ * One line of a JSON Lines file of contract messages: its message, bare or as the feed tool
+ * writes them (`{"topic": ..., "message": ...}`, whose topic must then be this file's), or
+ * undefined when the line is blank. A bad line is an InputError naming the file and the line.
+ */
+export function messageOf<T extends ReplayedTopic>(file: string, line: number, raw: string, topic: T, parser: SafeParser<MessageOf<T>>): MessageOf<T> | undefined {
+  if (isBlank(raw)) return undefined;
+  let value = parseLine(file, line, raw);
+  if (typeof value === 'object' && value !== null && 'topic' in value && 'message' in value) {
+    const envelope = value as { topic: unknown; message: unknown };
+    if (envelope.topic !== topic) throw new InputError(file, line, `a ${String(envelope.topic)} message in a file of ${topic}`);
+    value = envelope.message;
+  }
+  // Anything the fast path does not accept is zod's to parse and to word.
+  const parsed = parser.safeParse(value);
+  if (!parsed.success) throw new InputError(file, line, describeIssues(parsed.error));
+  return parsed.data;
+}
+
+/**
+ * The lines of a JSON Lines file, each one contract message (`messageOf`), read one at a time.
  * Blank lines are skipped; the first bad line stops it, naming the file and the line. Lines are
  * numbered from `firstLine` (a part of a file, such as a block, starts further down).
  */
 export function* streamLines<T extends ReplayedTopic>(file: string, text: string | Iterable<string>, topic: T, firstLine = 1): Generator<Located<MessageOf<T>>> {
-  // The live contract's parser: its schema with the compiled fast path in front, so a valid line
-  // costs a predicate, not zod's walk; anything else is zod's to parse and to word.
-  const parser = contractOf(topic).parser as SafeParser<MessageOf<T>>;
+  const parser = lineParser(topic);
   let line = firstLine - 1;
   for (const raw of typeof text === 'string' ? text.split('\n') : text) {
     line += 1;
-    if (isBlank(raw)) continue;
-    let value = parseLine(file, line, raw);
-    if (typeof value === 'object' && value !== null && 'topic' in value && 'message' in value) {
-      const envelope = value as { topic: unknown; message: unknown };
-      if (envelope.topic !== topic) throw new InputError(file, line, `a ${String(envelope.topic)} message in a file of ${topic}`);
-      value = envelope.message;
-    }
-    const parsed = parser.safeParse(value);
-    if (!parsed.success) throw new InputError(file, line, describeIssues(parsed.error));
-    yield { message: parsed.data, line };
+    const message = messageOf(file, line, raw, topic, parser);
+    if (message !== undefined) yield { message, line };
   }
 }
 

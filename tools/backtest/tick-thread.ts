@@ -8,8 +8,10 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { Topic, type OfferAttributes } from '#contracts';
 import type { OfferState } from '#market';
-import { InputError, offerTickOf, streamLines } from './inputs.js';
+import { InputError, lineParser, messageOf, offerTickOf } from './inputs.js';
 import { blockCount, blockLines, FIELDS, MAX_AHEAD, Word, type BlockError, type PostedBlock, type ReaderData } from './tick-blocks.js';
+
+const parser = lineParser(Topic.SpotPrices);
 
 function sameAttributes(a: OfferAttributes, b: OfferAttributes): boolean {
   let keys = 0;
@@ -68,9 +70,12 @@ class FileReader {
     try {
       lines = blockLines(bytes, k, blockBytes);
       nums = new Float64Array(lines.length * FIELDS); // at most one tick a line
-      for (const { message, line } of streamLines(file, lines, Topic.SpotPrices)) {
-        const { at, state } = offerTickOf(message);
-        this.encode(line, at, state, nums, count * FIELDS);
+      // `streamLines`' reading, one line at a time, without a generator or an object per line.
+      for (let i = 0; i < lines.length; i += 1) {
+        const tick = messageOf(file, i + 1, lines[i] as string, Topic.SpotPrices, parser);
+        if (tick === undefined) continue;
+        const { at, state } = offerTickOf(tick);
+        this.encode(i + 1, at, state, nums, count * FIELDS);
         count += 1;
       }
     } catch (e) {
