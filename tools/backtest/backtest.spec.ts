@@ -7,7 +7,8 @@ import { Topic } from '#contracts';
 import { mergeTariffKinds } from '#market';
 import { awsSpot, octopusAgile, shift } from '../feed/formats.js';
 import { backtest, Backtester, OutOfTimeOrder, type JobReport } from './backtester.js';
-import { InputError, inputsOf, readJobs, readLines, sourcesOf, type BacktestInputs, type InputText, type InputTexts } from './inputs.js';
+import { InputError, readJobs, readLines, type BacktestInputs, type InputText, type InputTexts } from './inputs.js';
+import { inputsOf, sourcesOf } from './sources.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');

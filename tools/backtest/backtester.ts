@@ -19,7 +19,8 @@ import {
 } from '#market';
 import { AskIds, Effects, Market, TimerHeap, type AllocationRecord, type JobStep } from '#order-book';
 import { amountNanoUsd, feeNanoUsd, formatQuantity, parseQuantityMicro, usdRatesFrom, type FxInForce, type TariffSlot } from '#pricing';
-import { inputsOf, offerTickOf, sourcesOf, type BacktestInputs, type BacktestJob, type BacktestSources, type InputTexts, type Located, type OfferTick, type ReadOptions } from './inputs.js';
+import { offerTickOf, type BacktestInputs, type BacktestJob, type BacktestSources, type InputTexts, type Located, type OfferTick } from './inputs.js';
+import { inputsOf, sourcesOf, type ReadOptions } from './sources.js';
 
 /** How far ahead the gateway reads tariff slots for a forecast (the same horizon). */
 const FORECAST_HORIZON_MS = 8 * 86_400_000;
