@@ -1,4 +1,4 @@
-import { Buffer } from 'node:buffer';
+import { Buffer, isAscii } from 'node:buffer';
 
 /**
  * A ticks file cut into blocks that two threads read at once (`tick-reader.ts`). Block k starts
@@ -24,7 +24,9 @@ export function blockLines(bytes: Uint8Array, k: number, blockBytes = BLOCK_BYTE
   const start = blockStart(buffer, k, blockBytes);
   const end = blockStart(buffer, k + 1, blockBytes);
   if (end <= start) return [];
-  const text = buffer.toString('utf8', start, end);
+  // Feeds are nearly always ASCII, which Latin-1 decodes to the same string four times faster
+  // than UTF-8 does; checking costs a small fraction of either.
+  const text = buffer.toString(isAscii(buffer.subarray(start, end)) ? 'latin1' : 'utf8', start, end);
   const lines = text.split('\n');
   // A block ends just after a newline (all but perhaps the file's last): what follows it is not a line.
   if (text.endsWith('\n')) lines.pop();
