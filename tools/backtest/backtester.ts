@@ -182,20 +182,27 @@ export class Backtester {
    * this Backtester is then spent, and `backtest` replays the inputs sorted on a new one.
    */
   stream(sources: BacktestSources): Report {
-    // Jobs are few (a job set, often written by hand and in no particular order) and the report
-    // lists them all: they are read whole and sorted, like `run`'s.
-    const jobs = [...sources.jobs];
-    const fx = new StreamCursor(sources.fx, fxTime);
-    const tariffs = new StreamCursor(sources.tariffs, tariffTime);
-    const ticks = new StreamCursor(sources.ticks, tickTime);
+    const open: StreamCursor<unknown>[] = [];
+    const cursor = <T>(source: Iterable<Located<T>>, timeOf: (message: T) => number) => {
+      const c = new StreamCursor(source, timeOf);
+      open.push(c as StreamCursor<unknown>);
+      return c;
+    };
     try {
+      // The ticks first: a reader thread, if the file has one, reads on while the rest is read.
+      const ticks = cursor(sources.ticks, tickTime);
+      const fx = cursor(sources.fx, fxTime);
+      const tariffs = cursor(sources.tariffs, tariffTime);
+      // Jobs are few (a job set, often written by hand and in no particular order) and the report
+      // lists them all: they are read whole and sorted, like `run`'s.
+      const jobs = [...sources.jobs];
       this.replay([fx, tariffs, ticks, new SortedCursor(inTimeOrder(jobs, jobTime))]);
+      return this.report(jobs, { ticks: ticks.taken, tariffs: tariffs.taken, fx: fx.taken, jobs: jobs.length });
     } finally {
       // A source left unfinished (a file out of order, a bad line in another) is closed: the
       // ticks' reader thread, if there is one, stops.
-      for (const cursor of [fx, tariffs, ticks]) cursor.close();
+      for (const c of open) c.close();
     }
-    return this.report(jobs, { ticks: ticks.taken, tariffs: tariffs.taken, fx: fx.taken, jobs: jobs.length });
   }
 
   /** Inputs merged in time order: at one instant FX, then tariffs, ticks and jobs; file order among equals. */
