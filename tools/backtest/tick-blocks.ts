@@ -74,8 +74,8 @@ export interface PostedBlock {
   readonly lines: number;
   readonly count: number;
   readonly nums: Float64Array;
-  /** Strings first used in this block, numbered on from the last block's. */
-  readonly fresh: readonly string[];
+  /** The block's strings, which its ticks name by their index. */
+  readonly strings: readonly string[];
   /** The block's first bad line: its ticks before that line are in `nums`, and the reader stopped there. */
   readonly error?: BlockError;
 }

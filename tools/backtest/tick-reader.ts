@@ -120,7 +120,7 @@ function readerThread(): Worker {
   return worker;
 }
 
-/** The second reader of one file: the thread, the shared words, and the strings it has sent. */
+/** The second reader of one file: the thread and the shared words. */
 class ReaderThread {
   private readonly words: Int32Array;
   private readonly port: MessagePort;
@@ -129,8 +129,6 @@ class ReaderThread {
   /** Blocks this thread read ahead for itself, by number. */
   private readonly held = new Map<number, ReadBlock>();
   private received = 0;
-  private readonly strings: string[] = [];
-  private readonly attributes: (OfferAttributes | undefined)[] = [];
 
   constructor(
     private readonly file: string,
@@ -194,9 +192,10 @@ class ReaderThread {
 
   private decode(posted: PostedBlock, k: number, first: number): ReadBlock {
     if (posted.block !== k) throw new Error(`the ticks reader thread posted block ${posted.block} where ${k} was due`);
-    const { strings } = this;
-    for (const s of posted.fresh) strings.push(s);
-    const { nums, count } = posted;
+    const { nums, count, strings } = posted;
+    // Each distinct attribute set is parsed once, and its ticks share the object (nothing mutates one).
+    const attributes: (OfferAttributes | undefined)[] = [];
+    const attributesOf = (n: number) => (attributes[n] ??= JSON.parse(strings[n] as string) as OfferAttributes);
     const ticks = new Array<Located<OfferTick>>(count);
     for (let i = 0; i < count; i += 1) {
       const o = i * FIELDS;
@@ -214,17 +213,10 @@ class ReaderThread {
         capacity: strings[nums[o + 14] as number] as string,
         validFrom: nums[o + 3] as number,
         validUntil: nums[o + 4] as number,
-        attributes: this.attributesOf(nums[o + 15] as number),
+        attributes: attributesOf(nums[o + 15] as number),
       };
       ticks[i] = { message: { at: nums[o + 1] as number, state }, line: first + (nums[o] as number) - 1 };
     }
     return { first, ticks, lines: posted.lines, error: posted.error, byReader: true };
-  }
-
-  /** Each distinct attribute set is parsed once, and its ticks share the object (nothing mutates one). */
-  private attributesOf(n: number): OfferAttributes {
-    let a = this.attributes[n];
-    if (a === undefined) this.attributes[n] = a = JSON.parse(this.strings[n] as string) as OfferAttributes;
-    return a;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The ticks file's second reader, on a thread of its own (see `tick-reader.ts`). For each file it
  * is given, it claims blocks, reads each as the replay's thread would (the live contract's parser,
- * then market-data's `offerStateOf`), and posts the offer states as numbers, each string once.
+ * then market-data's `offerStateOf`), and posts the offer states as numbers, each string once per block.
  * Then it waits for the next file: a process that backtests again reuses a thread already loaded
  * and compiled.
  */
@@ -13,6 +13,7 @@ import { blockCount, blockLines, FIELDS, MAX_AHEAD, Word, type BlockError, type 
 
 const parser = lineParser(Topic.SpotPrices);
 
+/** The same attribute set: the same keys, each with the same value (they are flat; a nested value would only compare unequal, and be sent again). */
 function sameAttributes(a: OfferAttributes, b: OfferAttributes): boolean {
   let keys = 0;
   for (const k in a) {
@@ -32,9 +33,14 @@ interface Sent {
 /** The reading of one file. */
 class FileReader {
   private readonly words: Int32Array;
-  /** Every string sent so far, by its number; the replay's thread numbers them alike, in the order they arrive. */
+  /**
+   * The strings of the block being read, by number; the block carries them in that order. Numbered
+   * afresh in each block, so that neither thread holds more than a block's worth of a feed whose
+   * prices are seldom twice the same.
+   */
   private readonly numbers = new Map<string, number>();
-  private fresh: string[] = [];
+  private strings: string[] = [];
+  /** Each offer's last tick in the block being read. */
   private readonly sent = new Map<string, Map<string, Sent>>();
 
   constructor(
@@ -81,8 +87,10 @@ class FileReader {
     } catch (e) {
       error = e instanceof InputError ? { line: e.line, detail: e.detail, input: true } : { line: 0, detail: (e as Error).stack ?? String(e), input: false };
     }
-    const block: PostedBlock = { block: k, lines: lines.length, count, nums, fresh: this.fresh, ...(error && { error }) };
-    this.fresh = [];
+    const block: PostedBlock = { block: k, lines: lines.length, count, nums, strings: this.strings, ...(error && { error }) };
+    this.strings = [];
+    this.numbers.clear();
+    this.sent.clear();
     this.port.postMessage(block, [nums.buffer as ArrayBuffer]);
     Atomics.add(this.words, Word.Posted, 1);
     Atomics.notify(this.words, Word.Posted);
@@ -94,7 +102,7 @@ class FileReader {
     if (n === undefined) {
       n = this.numbers.size;
       this.numbers.set(s, n);
-      this.fresh.push(s);
+      this.strings.push(s);
     }
     return n;
   }
