@@ -63,7 +63,8 @@ export interface TicksOptions {
 
 /**
  * The ticks of a file's bytes, in file order, each read and checked with the live contract's
- * parser as `streamLines` does, and turned into the offer state the replay applies.
+ * parser (`messageOf`, as `streamLines` reads a line), and turned into the offer state the
+ * replay applies.
  *
  * With `twoThreadsFor(bytes)`, a second thread (`tick-thread.ts`) reads blocks of the file while
  * this one replays: the reader claims the next block and posts its offer states as numbers. This
