@@ -1,4 +1,6 @@
 import { Buffer, isAscii } from 'node:buffer';
+import { Topic } from '#contracts';
+import { InputError, lineParser, messageOf, offerTickOf, type OfferTick } from './inputs.js';
 
 /**
  * A ticks file cut into blocks that two threads read at once (`tick-reader.ts`). Block k starts
@@ -31,6 +33,27 @@ export function blockLines(bytes: Uint8Array, k: number, blockBytes = BLOCK_BYTE
   // A block ends just after a newline (all but perhaps the file's last): what follows it is not a line.
   if (text.endsWith('\n')) lines.pop();
   return lines;
+}
+
+const parser = lineParser(Topic.SpotPrices);
+
+/**
+ * A block's ticks, read as `streamLines` reads lines (here numbered within the block) and turned
+ * into offer states, each handed to `each` in order; the first bad line stops it, and is returned.
+ * Both threads read a block with this, one line at a time, without a generator or an object a line.
+ */
+export function readBlock(file: string, lines: readonly string[], each: (tick: OfferTick, line: number) => void): BlockError | undefined {
+  let line = 0;
+  try {
+    for (; line < lines.length; line += 1) {
+      const tick = messageOf(file, line + 1, lines[line] as string, Topic.SpotPrices, parser);
+      if (tick !== undefined) each(offerTickOf(tick), line + 1);
+    }
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    return { line: e.line, detail: e.detail, input: true };
+  }
+  return undefined;
 }
 
 // ---- the two threads' protocol ----------------------------------------------------------------

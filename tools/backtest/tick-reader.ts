@@ -2,15 +2,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { Topic, type OfferAttributes } from '#contracts';
-import { InputError, lineParser, messageOf, offerTickOf, streamLines, type Located, type OfferTick } from './inputs.js';
-import { BLOCK_BYTES, blockCount, blockLines, CONTROL_BYTES, FIELDS, MAX_HELD, Word, type BlockError, type PostedBlock, type ReaderData } from './tick-blocks.js';
+import { InputError, offerTickOf, streamLines, type Located, type OfferTick } from './inputs.js';
+import { BLOCK_BYTES, blockCount, blockLines, CONTROL_BYTES, readBlock, FIELDS, MAX_HELD, Word, type BlockError, type PostedBlock, type ReaderData } from './tick-blocks.js';
 
 /** How long the replay waits for the reader thread's next block before it gives up on it. */
 const STALL_MS = 60_000;
 /** How long a stopped reader may take to put down the block it is reading before it is terminated. */
 const STOP_MS = 2_000;
-
-const parser = lineParser(Topic.SpotPrices);
 
 /** The reader thread's script, compiled (run from TypeScript sources, as under Jest, there is none). */
 const THREAD = new URL('./tick-thread.js', import.meta.url);
@@ -38,16 +36,8 @@ function* readNow(file: string, bytes: Uint8Array, blockBytes: number, k: number
 function readAhead(file: string, bytes: Uint8Array, blockBytes: number, k: number): ReadBlock {
   const lines = blockLines(bytes, k, blockBytes);
   const ticks: Located<OfferTick>[] = [];
-  try {
-    for (let i = 0; i < lines.length; i += 1) {
-      const tick = messageOf(file, i + 1, lines[i] as string, Topic.SpotPrices, parser);
-      if (tick !== undefined) ticks.push({ message: offerTickOf(tick), line: i + 1 });
-    }
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    return { first: 1, ticks, lines: lines.length, error: { line: e.line, detail: e.detail, input: true }, byReader: false };
-  }
-  return { first: 1, ticks, lines: lines.length, error: undefined, byReader: false };
+  const error = readBlock(file, lines, (message, line) => ticks.push({ message, line }));
+  return { first: 1, ticks, lines: lines.length, error, byReader: false };
 }
 
 /** Whether `ticksOf` can read these bytes on two threads: they are shared, large enough to split, and the thread's script is compiled. */

@@ -6,12 +6,9 @@
  * and compiled.
  */
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { Topic, type OfferAttributes } from '#contracts';
+import type { OfferAttributes } from '#contracts';
 import type { OfferState } from '#market';
-import { InputError, lineParser, messageOf, offerTickOf } from './inputs.js';
-import { blockCount, blockLines, FIELDS, MAX_AHEAD, Word, type BlockError, type PostedBlock, type ReaderData } from './tick-blocks.js';
-
-const parser = lineParser(Topic.SpotPrices);
+import { blockCount, blockLines, FIELDS, MAX_AHEAD, readBlock, Word, type BlockError, type PostedBlock, type ReaderData } from './tick-blocks.js';
 
 /** The same attribute set: the same keys, each with the same value (they are flat; a nested value would only compare unequal, and be sent again). */
 function sameAttributes(a: OfferAttributes, b: OfferAttributes): boolean {
@@ -75,17 +72,15 @@ class FileReader {
     let error: BlockError | undefined;
     try {
       lines = blockLines(bytes, k, blockBytes);
-      nums = new Float64Array(lines.length * FIELDS); // at most one tick a line
-      // `streamLines`' reading, one line at a time, without a generator or an object per line.
-      for (let i = 0; i < lines.length; i += 1) {
-        const tick = messageOf(file, i + 1, lines[i] as string, Topic.SpotPrices, parser);
-        if (tick === undefined) continue;
-        const { at, state } = offerTickOf(tick);
-        this.encode(i + 1, at, state, nums, count * FIELDS);
+      const into = new Float64Array(lines.length * FIELDS); // at most one tick a line
+      nums = into;
+      error = readBlock(file, lines, ({ at, state }, line) => {
+        this.encode(line, at, state, into, count * FIELDS);
         count += 1;
-      }
+      });
     } catch (e) {
-      error = e instanceof InputError ? { line: e.line, detail: e.detail, input: true } : { line: 0, detail: (e as Error).stack ?? String(e), input: false };
+      // Not the input's fault: the replay stops with this thread's failure.
+      error = { line: 0, detail: (e as Error).stack ?? String(e), input: false };
     }
     const block: PostedBlock = { block: k, lines: lines.length, count, nums, strings: this.strings, ...(error && { error }) };
     this.strings = [];
