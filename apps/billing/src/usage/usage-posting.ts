@@ -42,7 +42,12 @@ export async function lockAllocations(manager: EntityManager, allocationIds: rea
   await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('billing.allocation:' || id, 0)) FROM unnest($1::text[]) AS id`, [sorted]);
 }
 
-export const payloadHash = (u: UsageMetered): string => createHash('sha256').update(JSON.stringify(u)).digest('hex');
+/**
+ * What a usage event says, whatever order its fields come in: parked usage comes back from a jsonb
+ * column, which keeps keys in an order of its own, and an exact redelivery must hash the same.
+ * The event is flat, so sorting its own keys is the whole canonical form.
+ */
+export const payloadHash = (u: UsageMetered): string => createHash('sha256').update(JSON.stringify(u, Object.keys(u).sort())).digest('hex');
 
 /**
  * Posts usage events at their allocations' unit prices, a batch at a time, and captures what
