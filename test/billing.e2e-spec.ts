@@ -110,11 +110,20 @@ describe('billing: usage posted to the journal exactly once', () => {
   it('keeps usage that comes before its allocation, and posts it when the allocation arrives', async () => {
     const a = allocation(customer());
     const early = usage(a, 3_600);
-    await meter(early);
-    await waitFor('usage parked', async () => ((await count(`SELECT count(*) AS n FROM billing.pending_usage WHERE usage_id = $1`, [early.usageId])) === 1 ? true : undefined), 30_000, 100);
+    const second = usage(a, 1_800);
+    // Parked together: a redelivered copy changes nothing, the same id with another body is a conflict.
+    await meter(early, early, { ...early, gpuSeconds: '7200' }, second);
+    const parked = () => count(`SELECT count(*) AS n FROM billing.pending_usage WHERE usage_id = ANY($1)`, [[early.usageId, second.usageId]]);
+    await waitFor('usage parked', async () => ((await parked()) === 2 ? true : undefined), 30_000, 100);
+    await waitFor('the twin recorded', async () => ((await count(`SELECT count(*) AS n FROM billing.posting_conflicts WHERE idempotency_key = $1`, [`usage:${early.usageId}`])) === 1 ? true : undefined), 30_000, 100);
+    expect(await sql<{ s: string }>(`SELECT payload->>'gpuSeconds' AS s FROM billing.pending_usage WHERE usage_id = $1`, [early.usageId])).toEqual([{ s: '3600' }]);
     await allocate(a);
-    await waitFor('the early usage posted', async () => ((await posted([early.usageId])) === 1 ? true : undefined), 30_000, 100);
-    expect(await count(`SELECT count(*) AS n FROM billing.pending_usage WHERE usage_id = $1`, [early.usageId])).toBe(0);
+    await waitFor('the early usage posted', async () => ((await posted([early.usageId, second.usageId])) === 2 ? true : undefined), 30_000, 100);
+    expect(await parked()).toBe(0);
+    // 1.5 h at the allocation's prices, charged once: what the first body said, not the twin's.
+    const charged = await sql<{ s: string }>(`SELECT sum(amount)::text AS s FROM billing.entries WHERE account_id = $1 AND kind IN ('compute', 'energy')`, [`customer:${a.customerId}`]);
+    const perHour = BigInt(a.computeNanoUsd) + BigInt(a.energyNanoUsd);
+    expect(charged).toEqual([{ s: ((perHour * 3n) / 2n).toString() }]);
   });
 
   it('records the same usage id with another body as a conflict, and refuses usage that is not its allocation', async () => {

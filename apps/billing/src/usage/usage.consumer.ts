@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Counter } from 'prom-client';
-import { Topic } from '#contracts';
+import { Topic, type UsageMetered } from '#contracts';
 import { KafkaHandler, type InboundBatch } from '#messaging';
 import { AppSchema } from '#persistence';
 import { registry } from '#platform';
@@ -38,18 +38,13 @@ export class UsageConsumer {
       [ids],
     );
     const allocations = new Map(rows.map((r) => [r.allocation_id, r]));
-    const ready: { usage: typeof batch.messages[number]['payload']; allocation: AllocationPrices }[] = [];
+    const ready: { usage: UsageMetered; allocation: AllocationPrices }[] = [];
+    const waiting: UsageMetered[] = [];
     for (const m of batch.messages) {
       const u = m.payload;
       const a = allocations.get(u.allocationId);
       if (a === undefined) {
-        const parked: { usage_id: string }[] = await manager.query(
-          `INSERT INTO "${B}".pending_usage (usage_id, allocation_id, payload) VALUES ($1, $2, $3)
-           ON CONFLICT (usage_id) DO NOTHING RETURNING usage_id`,
-          [u.usageId, u.allocationId, JSON.stringify(u)],
-        );
-        if (parked.length === 0) await this.checkPendingTwin(batch, u);
-        outcomes.inc({ outcome: 'pending' });
+        waiting.push(u);
         continue;
       }
       const wrong = mismatch(u, a);
@@ -59,11 +54,34 @@ export class UsageConsumer {
       }
       ready.push({ usage: u, allocation: a });
     }
+    await this.park(batch, waiting);
     for (const outcome of await postUsages(manager, ready, this.config.PLATFORM_FEE_BPS)) outcomes.inc({ outcome: outcome.kind });
   }
 
+  /**
+   * Usage ahead of its allocation, parked in one statement (one per event was most of a posting's
+   * round trips when a backlog met allocations still in flight). In input order: of two copies
+   * in one batch, the first is parked and the second judged against it, as a later batch would be.
+   */
+  private async park(batch: InboundBatch<typeof Topic.UsageMetered>, waiting: readonly UsageMetered[]): Promise<void> {
+    if (waiting.length === 0) return;
+    const parked: { usage_id: string }[] = await batch.manager.query(
+      `INSERT INTO "${B}".pending_usage (usage_id, allocation_id, payload)
+       SELECT x.usage_id, x.allocation_id, x.payload
+         FROM ROWS FROM (json_to_recordset($1::json) AS (usage_id text, allocation_id text, payload jsonb)) WITH ORDINALITY AS x(usage_id, allocation_id, payload, n)
+        ORDER BY x.n
+       ON CONFLICT (usage_id) DO NOTHING RETURNING usage_id`,
+      [JSON.stringify(waiting.map((u) => ({ usage_id: u.usageId, allocation_id: u.allocationId, payload: u })))],
+    );
+    const fresh = new Set(parked.map((r) => r.usage_id));
+    for (const u of waiting) {
+      if (!fresh.delete(u.usageId)) await this.checkPendingTwin(batch, u);
+      outcomes.inc({ outcome: 'pending' });
+    }
+  }
+
   /** A second copy of parked usage: the same body is a duplicate; another body, a conflict. */
-  private async checkPendingTwin(batch: InboundBatch<typeof Topic.UsageMetered>, u: InboundBatch<typeof Topic.UsageMetered>['messages'][number]['payload']): Promise<void> {
+  private async checkPendingTwin(batch: InboundBatch<typeof Topic.UsageMetered>, u: UsageMetered): Promise<void> {
     const [existing]: { payload: typeof u }[] = await batch.manager.query(`SELECT payload FROM "${B}".pending_usage WHERE usage_id = $1`, [u.usageId]);
     if (existing === undefined || payloadHash(existing.payload) === payloadHash(u)) return;
     await batch.manager.query(
