@@ -14,6 +14,7 @@ import { JournalChecksPerTransaction1764220000000 } from './1764220000000-journa
 import { Access1764230000000 } from './1764230000000-access.js';
 import { JobBaselines1764240000000 } from './1764240000000-job-baselines.js';
 import { BalancesInOrder1764250000000 } from './1764250000000-balances-in-order.js';
+import { JournalReferencesPerStatement1764260000000 } from './1764260000000-journal-references-per-statement.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -33,6 +34,7 @@ export const migrations = [
   Access1764230000000,
   JobBaselines1764240000000,
   BalancesInOrder1764250000000,
+  JournalReferencesPerStatement1764260000000,
 ];
 
 export { allEntities } from './entities.js';

@@ -75,7 +75,11 @@ export class TransactionEntity {
   postedAt!: Date;
 }
 
-/** One signed line of a transaction (positive debit, negative credit), in atomic units. */
+/**
+ * One signed line of a transaction (positive debit, negative credit), in atomic units. Its
+ * transaction, account and asset are checked once per statement by a trigger, not by foreign keys
+ * row by row (migration JournalReferencesPerStatement1764260000000).
+ */
 @Entity({ schema: AppSchema.Billing, name: 'entries' })
 @Index('entries_tx_idx', ['txId'])
 @Index('entries_account_idx', ['accountId', 'entryId'])
@@ -86,22 +90,22 @@ export class EntryEntity {
   @PrimaryGeneratedColumn({ name: 'entry_id', type: 'bigint' })
   entryId!: string;
 
-  @ManyToOne(() => TransactionEntity)
-  @JoinColumn({ name: 'tx_id', referencedColumnName: 'txId', foreignKeyConstraintName: 'FK_billing_entries_tx' })
+  @ManyToOne(() => TransactionEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'tx_id', referencedColumnName: 'txId' })
   tx?: TransactionEntity;
 
   @Column({ name: 'tx_id', type: 'bigint' })
   txId!: string;
 
-  @ManyToOne(() => AccountEntity)
-  @JoinColumn({ name: 'account_id', referencedColumnName: 'accountId', foreignKeyConstraintName: 'FK_billing_entries_account' })
+  @ManyToOne(() => AccountEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'account_id', referencedColumnName: 'accountId' })
   account?: AccountEntity;
 
   @Column({ name: 'account_id', type: 'text' })
   accountId!: string;
 
-  @ManyToOne(() => AssetEntity)
-  @JoinColumn({ name: 'asset', referencedColumnName: 'code', foreignKeyConstraintName: 'FK_billing_entries_asset' })
+  @ManyToOne(() => AssetEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'asset', referencedColumnName: 'code' })
   assetRef?: AssetEntity;
 
   @Column({ type: 'text' })

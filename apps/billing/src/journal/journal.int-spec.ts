@@ -24,15 +24,31 @@ describe('billing journal (PostgreSQL)', () => {
     return BigInt(rows[0]?.balance ?? '0');
   };
 
-  /** A raw transaction with the given entry amounts, committed or refused as a whole. */
-  async function raw(amounts: readonly bigint[]): Promise<void> {
+  /**
+   * A raw transaction with the given entry amounts, committed or refused as a whole, one INSERT
+   * per entry. `tx`, `account` and `asset` replace what every entry names; with `onlyLast`, only
+   * the last one's, and the entries go in as one statement.
+   */
+  async function raw(amounts: readonly bigint[], wrong: { tx?: string; account?: string; asset?: string; onlyLast?: boolean } = {}): Promise<void> {
     const runner = db.createQueryRunner();
     await runner.connect();
     try {
       await runner.startTransaction();
       const [{ tx_id }] = (await runner.query(`INSERT INTO billing.transactions (idempotency_key, request_hash, kind, refs) VALUES ($1, 'h', 'grant', '{}') RETURNING tx_id`, [randomUUID()])) as [{ tx_id: string }];
-      for (const a of amounts) {
-        await runner.query(`INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind) VALUES ($1, 'platform:grants', 'USD', $2, 'grant')`, [tx_id, a.toString()]);
+      const rows = amounts.map((a, i) => {
+        const named = wrong.onlyLast !== true || i === amounts.length - 1;
+        return { tx_id: named ? (wrong.tx ?? tx_id) : tx_id, account_id: named ? (wrong.account ?? 'platform:grants') : 'platform:grants', asset: named ? (wrong.asset ?? 'USD') : 'USD', amount: a.toString() };
+      });
+      if (wrong.onlyLast === true) {
+        await runner.query(
+          `INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind)
+           SELECT tx_id, account_id, asset, amount, 'grant' FROM json_to_recordset($1::json) AS x(tx_id bigint, account_id text, asset text, amount bigint)`,
+          [JSON.stringify(rows)],
+        );
+      } else {
+        for (const r of rows) {
+          await runner.query(`INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind) VALUES ($1, $2, $3, $4, 'grant')`, [r.tx_id, r.account_id, r.asset, r.amount]);
+        }
       }
       await runner.commitTransaction();
     } catch (error) {
@@ -58,6 +74,29 @@ describe('billing journal (PostgreSQL)', () => {
     await expect(
       db.query(`INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind) VALUES ($1, 'platform:grants', 'USD', 1, 'grant'), ($1, 'platform:grants', 'USD', -1, 'grant')`, [tx_id]),
     ).rejects.toThrow(/never added to one already posted/);
+  });
+
+  it('refuses entries whose transaction, account or asset does not exist, and nothing of the statement stays', async () => {
+    const entries = async () => (await db.query(`SELECT count(*)::int AS n FROM billing.entries`))[0].n as number;
+    const before = await entries();
+    await expect(raw([5n, -5n], { tx: '-1' })).rejects.toThrow(/refer to transaction -1, which does not exist/);
+    await expect(raw([5n, -5n], { account: 'customer:nobody-at-all' })).rejects.toThrow(/refer to account customer:nobody-at-all, which does not exist/);
+    await expect(raw([5n, -5n], { asset: 'XAU' })).rejects.toThrow(/are in asset XAU, which does not exist/);
+    // One bad row among good ones refuses the whole statement.
+    await expect(raw([5n, -5n], { account: 'customer:nobody-at-all', onlyLast: true })).rejects.toThrow(/refer to account customer:nobody-at-all/);
+    expect(await entries()).toBe(before);
+  });
+
+  it('never deletes, truncates or re-keys the accounts and assets the journal refers to', async () => {
+    await raw([3n, -3n]);
+    await expect(db.query(`DELETE FROM billing.accounts WHERE account_id = 'platform:grants'`)).rejects.toThrow(/refers to these rows by key: DELETE refused/);
+    await expect(db.query(`UPDATE billing.accounts SET account_id = 'platform:renamed' WHERE account_id = 'platform:grants'`)).rejects.toThrow(/UPDATE refused/);
+    await expect(db.query(`TRUNCATE billing.accounts CASCADE`)).rejects.toThrow(/refused/);
+    await expect(db.query(`DELETE FROM billing.assets WHERE code = 'USD'`)).rejects.toThrow(/DELETE refused/);
+    await expect(db.query(`UPDATE billing.assets SET code = 'USX' WHERE code = 'USD'`)).rejects.toThrow(/UPDATE refused/);
+    // Updates that keep the key go through: the held amount and the credit limit move all the time.
+    await db.query(`UPDATE billing.accounts SET credit_limit = credit_limit WHERE account_id = 'platform:grants'`);
+    expect(await db.query(`SELECT count(*)::int AS n FROM billing.accounts WHERE account_id = 'platform:grants'`)).toEqual([{ n: 1 }]);
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE on the journal', async () => {
