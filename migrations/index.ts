@@ -15,6 +15,7 @@ import { Access1764230000000 } from './1764230000000-access.js';
 import { JobBaselines1764240000000 } from './1764240000000-job-baselines.js';
 import { BalancesInOrder1764250000000 } from './1764250000000-balances-in-order.js';
 import { JournalReferencesPerStatement1764260000000 } from './1764260000000-journal-references-per-statement.js';
+import { InvoiceEntriesPerStatement1764270000000 } from './1764270000000-invoice-entries-per-statement.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -35,6 +36,7 @@ export const migrations = [
   JobBaselines1764240000000,
   BalancesInOrder1764250000000,
   JournalReferencesPerStatement1764260000000,
+  InvoiceEntriesPerStatement1764270000000,
 ];
 
 export { allEntities } from './entities.js';

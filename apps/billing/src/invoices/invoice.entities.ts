@@ -37,19 +37,22 @@ export class InvoiceEntity {
   createdAt!: Date;
 }
 
-/** Which invoice each charge in the journal is on: each entry on exactly one. */
+/**
+ * Which invoice each charge in the journal is on: each entry on exactly one. Its entry and invoice
+ * are checked once per statement by a trigger, not by foreign keys (InvoiceEntriesPerStatement1764270000000).
+ */
 @Entity({ schema: AppSchema.Billing, name: 'invoice_entries' })
 @Index('invoice_entries_invoice_idx', ['invoiceId'])
 export class InvoiceEntryEntity {
   @PrimaryColumn({ name: 'entry_id', type: 'bigint' })
   entryId!: string;
 
-  @ManyToOne(() => EntryEntity)
-  @JoinColumn({ name: 'entry_id', referencedColumnName: 'entryId', foreignKeyConstraintName: 'FK_billing_invoice_entries_entry' })
+  @ManyToOne(() => EntryEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'entry_id', referencedColumnName: 'entryId' })
   entry?: EntryEntity;
 
-  @ManyToOne(() => InvoiceEntity)
-  @JoinColumn({ name: 'invoice_id', referencedColumnName: 'invoiceId', foreignKeyConstraintName: 'FK_billing_invoice_entries_invoice' })
+  @ManyToOne(() => InvoiceEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'invoice_id', referencedColumnName: 'invoiceId' })
   invoice?: InvoiceEntity;
 
   @Column({ name: 'invoice_id', type: 'text' })
