@@ -20,7 +20,8 @@ export class JournalReferencesPerStatement1764260000000 implements MigrationInte
     await q.query(`ALTER TABLE billing.entries
       DROP CONSTRAINT "FK_billing_entries_tx", DROP CONSTRAINT "FK_billing_entries_account", DROP CONSTRAINT "FK_billing_entries_asset"`);
     // Distinct keys first: a statement of 6,000 entries names about a thousand transactions and a
-    // few dozen accounts, and each is looked up once, by its primary key.
+    // few dozen accounts, and each is looked up once (an index probe; over a small table the
+    // planner may hash it whole instead, which is cheaper still).
     await q.query(`
       CREATE FUNCTION billing.check_entry_references() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
