@@ -16,6 +16,7 @@ import { JobBaselines1764240000000 } from './1764240000000-job-baselines.js';
 import { BalancesInOrder1764250000000 } from './1764250000000-balances-in-order.js';
 import { JournalReferencesPerStatement1764260000000 } from './1764260000000-journal-references-per-statement.js';
 import { InvoiceEntriesPerStatement1764270000000 } from './1764270000000-invoice-entries-per-statement.js';
+import { InvoiceAtPosting1764280000000 } from './1764280000000-invoice-at-posting.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -37,6 +38,7 @@ export const migrations = [
   BalancesInOrder1764250000000,
   JournalReferencesPerStatement1764260000000,
   InvoiceEntriesPerStatement1764270000000,
+  InvoiceAtPosting1764280000000,
 ];
 
 export { allEntities } from './entities.js';

@@ -196,7 +196,6 @@ describe('billing: usage posted to the journal exactly once', () => {
     const u1 = usage(a, 1_801);
     await meter(u1);
     await waitFor('the usage posted', async () => ((await posted([u1.usageId])) === 1 ? true : undefined), 30_000, 100);
-    expect((await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST', headers: serviceAuth() })).status).toBe(200);
 
     // The month the journal posted it in (not the test's clock, which may have crossed midnight since).
     const [{ month }] = (await sql<{ month: string }>(`SELECT to_char(min(posted_at) AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM billing.entries WHERE customer_id = $1`, [c])) as [{ month: string }];
@@ -234,13 +233,14 @@ describe('billing: usage posted to the journal exactly once', () => {
     await expect(sql(`UPDATE billing.invoice_lines SET amount_minor = 0 WHERE invoice_id = $1`, [id])).rejects.toThrow(/never updated/);
     await expect(sql(`UPDATE billing.invoices SET total_minor = 0 WHERE invoice_id = $1`, [id])).rejects.toThrow(/is final/);
     await expect(sql(`DELETE FROM billing.invoices WHERE invoice_id = $1`, [id])).rejects.toThrow(/never deleted/);
-    await expect(sql(`TRUNCATE billing.invoice_entries`)).rejects.toThrow(/never deleted/);
+    await expect(sql(`TRUNCATE billing.invoice_lines`)).rejects.toThrow(/never deleted/);
+    // The charges stay on it: their transactions name it, and the journal is append-only.
+    await expect(sql(`UPDATE billing.transactions SET invoice_id = NULL WHERE invoice_id = $1`, [id])).rejects.toThrow(/append-only/);
 
     // Usage posted after the month closed lands on the next month's invoice, as prior-period lines.
     const u2 = usage(a, 600);
     await meter(u2);
     await waitFor('the late usage posted', async () => ((await posted([u2.usageId])) === 1 ? true : undefined), 30_000, 100);
-    await fetch(`${billing.url}/v1/invoices/assign`, { method: 'POST', headers: serviceAuth() });
     const [year, mm] = month.split('-').map(Number) as [number, number];
     const next = mm === 12 ? `${year + 1}-01` : `${year}-${String(mm + 1).padStart(2, '0')}`;
     const late = await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(`inv:${c}:${next}`)}`);

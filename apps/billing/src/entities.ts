@@ -9,7 +9,7 @@ import {
   PostingConflictEntity,
   TransactionEntity,
 } from './journal/journal.entities.js';
-import { InvoiceEntity, InvoiceEntryEntity, InvoiceLineEntity, UninvoicedEntity } from './invoices/invoice.entities.js';
+import { InvoiceEntity, InvoiceLineEntity } from './invoices/invoice.entities.js';
 
 /** The tables billing owns beyond its inbox and outbox. */
 export const billingEntities = [
@@ -23,7 +23,5 @@ export const billingEntities = [
   BillingAllocationEntity,
   PendingUsageEntity,
   InvoiceEntity,
-  InvoiceEntryEntity,
   InvoiceLineEntity,
-  UninvoicedEntity,
 ];

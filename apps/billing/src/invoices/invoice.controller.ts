@@ -8,19 +8,12 @@ const invoiceIdParam = z.string().min(1).max(300).regex(/^inv:/, 'an invoice id,
 /**
  * Invoice operations, internal (the service token): admins close a draft early through the
  * gateway (`POST /v1/admin/invoices/:id/finalize`). Reading invoices is the gateway's
- * (`/v1/finance/invoices`); billing gives charges out and closes.
+ * (`/v1/finance/invoices`). Charges are given to invoices as they are posted; billing closes them.
  */
 @Controller('v1/invoices')
 @Access.service()
 export class InvoiceController {
   constructor(private readonly invoices: InvoiceService) {}
-
-  /** Gives the charges posted since the last sweep to their invoices now (the sweep does it every few seconds). */
-  @Post('assign')
-  @HttpCode(200)
-  async assign() {
-    return { assigned: await this.invoices.assign() };
-  }
 
   /** Closes a draft before its grace period ends (finance closing the books early). */
   @Post(':id/finalize')

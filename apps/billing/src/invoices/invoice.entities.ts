@@ -1,6 +1,5 @@
-import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
+import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
 import { AppSchema, bigintColumn } from '#persistence';
-import { EntryEntity } from '../journal/journal.entities.js';
 
 /** A customer's invoice for one calendar month (UTC): a draft until its grace period ends, then final. */
 @Entity({ schema: AppSchema.Billing, name: 'invoices' })
@@ -37,28 +36,6 @@ export class InvoiceEntity {
   createdAt!: Date;
 }
 
-/**
- * Which invoice each charge in the journal is on: each entry on exactly one. Its entry and invoice
- * are checked once per statement by a trigger, not by foreign keys (InvoiceEntriesPerStatement1764270000000).
- */
-@Entity({ schema: AppSchema.Billing, name: 'invoice_entries' })
-@Index('invoice_entries_invoice_idx', ['invoiceId'])
-export class InvoiceEntryEntity {
-  @PrimaryColumn({ name: 'entry_id', type: 'bigint' })
-  entryId!: string;
-
-  @ManyToOne(() => EntryEntity, { createForeignKeyConstraints: false })
-  @JoinColumn({ name: 'entry_id', referencedColumnName: 'entryId' })
-  entry?: EntryEntity;
-
-  @ManyToOne(() => InvoiceEntity, { createForeignKeyConstraints: false })
-  @JoinColumn({ name: 'invoice_id', referencedColumnName: 'invoiceId' })
-  invoice?: InvoiceEntity;
-
-  @Column({ name: 'invoice_id', type: 'text' })
-  invoiceId!: string;
-}
-
 /** A final invoice's lines, as the customer was sent them. */
 @Entity({ schema: AppSchema.Billing, name: 'invoice_lines' })
 export class InvoiceLineEntity {
@@ -92,17 +69,4 @@ export class InvoiceLineEntity {
 
   @Column({ name: 'amount_minor', type: 'bigint', transformer: bigintColumn })
   amountMinor!: bigint;
-}
-
-/** A charge posted but not yet given to an invoice (queued by a trigger on the journal). */
-@Entity({ schema: AppSchema.Billing, name: 'uninvoiced' })
-export class UninvoicedEntity {
-  @PrimaryColumn({ name: 'entry_id', type: 'bigint' })
-  entryId!: string;
-
-  @Column({ name: 'customer_id', type: 'text' })
-  customerId!: string;
-
-  @Column({ name: 'posted_at', type: 'timestamptz' })
-  postedAt!: Date;
 }

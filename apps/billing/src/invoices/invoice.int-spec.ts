@@ -2,8 +2,10 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
+import { usageTransaction, type LedgerTransaction } from '#ledger';
 import { createDataSource } from '#persistence';
 import { loadConfig } from '#platform';
+import { postTransactions } from '../journal/journal.writer.js';
 
 /** What the database itself keeps true of invoices, tested with raw SQL on the real PostgreSQL. */
 describe('billing invoices (PostgreSQL)', () => {
@@ -17,51 +19,105 @@ describe('billing invoices (PostgreSQL)', () => {
     await db?.destroy();
   });
 
-  /** Two balanced entries of a fresh grant transaction, committed: their ids. */
-  async function entries(): Promise<[string, string]> {
-    return db.transaction(async (m) => {
-      const [{ tx_id }] = (await m.query(`INSERT INTO billing.transactions (idempotency_key, request_hash, kind, refs) VALUES ($1, 'h', 'grant', '{}') RETURNING tx_id`, [randomUUID()])) as [
-        { tx_id: string },
-      ];
-      const rows = (await m.query(
-        `INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind) VALUES ($1, 'platform:grants', 'USD', 4, 'grant'), ($1, 'platform:grants', 'USD', -4, 'grant') RETURNING entry_id`,
-        [tx_id],
-      )) as { entry_id: string }[];
-      return rows.map((r) => r.entry_id) as [string, string];
-    });
-  }
+  const customer = () => `int-${randomUUID().slice(0, 8)}`;
 
-  async function invoice(status: 'draft' | 'final'): Promise<string> {
-    const id = `inv:int-${randomUUID().slice(0, 8)}:2026-11`;
-    await db.query(`INSERT INTO billing.invoices (invoice_id, customer_id, period) VALUES ($1, $2, '2026-11-01')`, [id, id.split(':')[1]]);
+  async function invoice(customerId: string, status: 'draft' | 'final', period = '2026-11-01'): Promise<string> {
+    const id = `inv:${customerId}:${period.slice(0, 7)}`;
+    await db.query(`INSERT INTO billing.invoices (invoice_id, customer_id, period) VALUES ($1, $2, $3)`, [id, customerId, period]);
     if (status === 'final') await db.query(`UPDATE billing.invoices SET status = 'final', total_minor = 0, finalized_at = now() WHERE invoice_id = $1`, [id]);
     return id;
   }
 
-  const give = (pairs: readonly [string, string][]) =>
-    db.query(`INSERT INTO billing.invoice_entries (entry_id, invoice_id) SELECT * FROM unnest($1::bigint[], $2::text[])`, [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
-  const given = async (ids: readonly string[]) => (await db.query(`SELECT count(*)::int AS n FROM billing.invoice_entries WHERE entry_id = ANY($1)`, [ids]))[0].n as number;
+  interface RawTx {
+    readonly kind?: 'usage' | 'grant';
+    readonly customerId: string;
+    readonly invoiceId: string | null;
+  }
 
-  it('gives a charge to a draft, and refuses one to a final invoice, to no invoice, or that is no entry, whole statements at a time', async () => {
-    const [e1, e2] = await entries();
-    const draft = await invoice('draft');
-    const final = await invoice('final');
-    await expect(give([[e1, final]])).rejects.toThrow(new RegExp(`invoice ${final} is final`));
-    await expect(give([[e1, draft], [e2, 'inv:nobody:2026-11']])).rejects.toThrow(/refer to invoice inv:nobody:2026-11, which does not exist/);
-    await expect(give([[e1, draft], ['-5', draft]])).rejects.toThrow(/refer to entry -5, which does not exist/);
-    expect(await given([e1, e2])).toBe(0);
-    await give([[e1, draft], [e2, draft]]);
-    expect(await given([e1, e2])).toBe(2);
+  /** Raw transactions (a 4-nano charge each: the customer's account against the provider's), all entries in one statement, committed or refused whole. */
+  async function post(txs: readonly RawTx[]): Promise<void> {
+    await db.transaction(async (m) => {
+      const accounts = [...new Set(txs.flatMap((t) => [`customer:${t.customerId}`, 'provider:int-p']))];
+      await m.query(`INSERT INTO billing.accounts (account_id, kind, owner_id, asset) SELECT a, split_part(a, ':', 1), split_part(a, ':', 2), 'USD' FROM unnest($1::text[]) a ON CONFLICT DO NOTHING`, [accounts]);
+      const entries: { tx_id: string; account_id: string; amount: number; customer_id: string }[] = [];
+      for (const t of txs) {
+        const [{ tx_id }] = (await m.query(`INSERT INTO billing.transactions (idempotency_key, request_hash, kind, refs, invoice_id) VALUES ($1, 'h', $2, $3, $4) RETURNING tx_id`, [
+          randomUUID(),
+          t.kind ?? 'usage',
+          JSON.stringify({ customerId: t.customerId }),
+          t.invoiceId,
+        ])) as [{ tx_id: string }];
+        entries.push({ tx_id, account_id: `customer:${t.customerId}`, amount: 4, customer_id: t.customerId }, { tx_id, account_id: 'provider:int-p', amount: -4, customer_id: t.customerId });
+      }
+      await m.query(
+        `INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind, customer_id)
+         SELECT tx_id, account_id, 'USD', amount, 'compute', customer_id FROM json_to_recordset($1::json) AS x(tx_id bigint, account_id text, amount bigint, customer_id text)`,
+        [JSON.stringify(entries)],
+      );
+    });
+  }
+
+  const charges = async (invoiceId: string) => (await db.query(`SELECT count(*)::int AS n FROM billing.transactions WHERE invoice_id = $1`, [invoiceId]))[0].n as number;
+
+  it('puts a charge on its customer’s draft, and refuses one on a final invoice, on none, on a missing or another customer’s invoice, whole statements at a time', async () => {
+    const c = customer();
+    const other = customer();
+    const draft = await invoice(c, 'draft');
+    const final = await invoice(customer(), 'final');
+    const othersDraft = await invoice(other, 'draft');
+    await expect(post([{ customerId: c, invoiceId: draft }, { customerId: c, invoiceId: null }])).rejects.toThrow(new RegExp(`charges customer ${c} but names no invoice`));
+    await expect(post([{ customerId: c, invoiceId: draft }, { customerId: c, invoiceId: `inv:${c}:1999-01` }])).rejects.toThrow(new RegExp(`refers to invoice inv:${c}:1999-01, which does not exist`));
+    await expect(post([{ customerId: final.split(':')[1] as string, invoiceId: final }])).rejects.toThrow(new RegExp(`invoice ${final} is final`));
+    await expect(post([{ customerId: c, invoiceId: othersDraft }])).rejects.toThrow(new RegExp(`charges customer ${c}, but invoice ${othersDraft} is customer ${other}'s`));
+    await expect(post([{ kind: 'grant', customerId: c, invoiceId: draft }])).rejects.toThrow(/is a grant, not a charge/);
+    expect(await charges(draft)).toBe(0);
+    await post([{ customerId: c, invoiceId: draft }, { customerId: c, invoiceId: draft }]);
+    expect(await charges(draft)).toBe(2);
+    // What is not a charge names no invoice.
+    await post([{ kind: 'grant', customerId: c, invoiceId: null }]);
   });
 
-  it('never changes, deletes or re-keys what was given, nor re-keys an invoice', async () => {
-    const [e1] = await entries();
-    const draft = await invoice('draft');
-    await give([[e1, draft]]);
-    await expect(db.query(`UPDATE billing.invoice_entries SET invoice_id = invoice_id WHERE entry_id = $1`, [e1])).rejects.toThrow(/never updated/);
-    await expect(db.query(`DELETE FROM billing.invoice_entries WHERE entry_id = $1`, [e1])).rejects.toThrow(/never deleted/);
+  it('never moves a charge off its invoice, nor re-keys an invoice', async () => {
+    const c = customer();
+    const draft = await invoice(c, 'draft');
+    await post([{ customerId: c, invoiceId: draft }]);
+    await expect(db.query(`UPDATE billing.transactions SET invoice_id = NULL WHERE invoice_id = $1`, [draft])).rejects.toThrow(/append-only/);
     await expect(db.query(`UPDATE billing.invoices SET invoice_id = $2 WHERE invoice_id = $1`, [draft, `${draft}-x`])).rejects.toThrow(/refers to these rows by key: UPDATE refused/);
     // A draft still changes otherwise: it is closed this way.
     await db.query(`UPDATE billing.invoices SET status = 'final', total_minor = 0, finalized_at = now() WHERE invoice_id = $1`, [draft]);
+  });
+
+  it('gives posted charges to this month’s draft, opened on first use, or to the first later month not final; a redelivery opens nothing', async () => {
+    const c = customer();
+    const usage = (n: number): LedgerTransaction =>
+      usageTransaction({
+        usageId: `${c}-u${n}`,
+        allocationId: `${c}-a.1`,
+        jobId: `${c}-a`,
+        customerId: c,
+        providerId: 'int-p',
+        consumed: { kind: 'gpu-seconds', seconds: 3_600n },
+        computeNanoUsd: 2_000_000_000n,
+        energyNanoUsd: 100_000_000n,
+        feeBps: 200,
+      });
+    const [{ month }] = (await db.query(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-01') AS month`)) as [{ month: string }];
+    const post = (txs: LedgerTransaction[]) => db.transaction((m) => postTransactions(m, txs, 'test'));
+    const invoices = async () => (await db.query(`SELECT invoice_id FROM billing.invoices WHERE customer_id = $1 ORDER BY period`, [c])).map((r: { invoice_id: string }) => r.invoice_id) as string[];
+
+    expect((await post([usage(1), usage(2)])).map((o) => o.kind)).toEqual(['posted', 'posted']);
+    const thisMonth = `inv:${c}:${month.slice(0, 7)}`;
+    expect(await invoices()).toEqual([thisMonth]);
+    expect(await charges(thisMonth)).toBe(2);
+
+    // This month closed: the next charge goes to next month's draft; a redelivery of the first opens nothing more.
+    await db.query(`UPDATE billing.invoices SET status = 'final', total_minor = 0, finalized_at = now() WHERE invoice_id = $1`, [thisMonth]);
+    const [year, mm] = month.split('-').map(Number) as [number, number];
+    const nextMonth = `inv:${c}:${mm === 12 ? `${year + 1}-01` : `${year}-${String(mm + 1).padStart(2, '0')}`}`;
+    expect((await post([usage(1)])).map((o) => o.kind)).toEqual(['duplicate']);
+    expect(await invoices()).toEqual([thisMonth]);
+    expect((await post([usage(3)])).map((o) => o.kind)).toEqual(['posted']);
+    expect(await invoices()).toEqual([thisMonth, nextMonth]);
+    expect([await charges(thisMonth), await charges(nextMonth)]).toEqual([2, 1]);
   });
 });

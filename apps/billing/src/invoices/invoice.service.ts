@@ -1,17 +1,16 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { DataSource, type EntityManager } from 'typeorm';
-import { invoiceLines, nextPeriod, roundInvoice, roundingTransaction } from '#ledger';
+import { DataSource } from 'typeorm';
+import { invoiceLines, roundInvoice, roundingTransaction } from '#ledger';
 import { AppSchema } from '#persistence';
 import { CONFIG, LOGGER, type Config } from '#runtime';
 import { postTransactions } from '../journal/journal.writer.js';
+import { lockInvoicesExclusive } from './invoice-assignment.js';
 
 const B = AppSchema.Billing;
 
-/** How often charges are given to invoices and drafts past their grace period are closed. */
+/** How often drafts past their grace period are looked for and closed. */
 const SWEEP_MS = 5_000;
-/** Most charges given out in one transaction. */
-const ASSIGN_BATCH = 50_000;
 
 export interface InvoiceSummary {
   readonly invoiceId: string;
@@ -20,8 +19,6 @@ export interface InvoiceSummary {
   readonly status: 'draft' | 'final';
   readonly totalMinor: string | null;
 }
-
-export const invoiceIdOf = (customerId: string, period: string): string => `inv:${customerId}:${period.slice(0, 7)}`;
 
 /**
  * Invoices per customer per month. Charges (a customer's usage entries and their reversals) are
@@ -56,7 +53,6 @@ export class InvoiceService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async sweep(): Promise<void> {
-    await this.assign();
     const graceMs = this.config.INVOICE_GRACE_HOURS * 3_600_000;
     const due: { invoice_id: string }[] = await this.dataSource.query(
       `SELECT invoice_id FROM "${B}".invoices WHERE status = 'draft' AND (period + interval '1 month') AT TIME ZONE 'UTC' + $1 * interval '1 millisecond' <= now()`,
@@ -65,49 +61,14 @@ export class InvoiceService implements OnApplicationBootstrap, OnApplicationShut
     for (const d of due) await this.finalize(d.invoice_id);
   }
 
-  /** Gives every charge not on an invoice yet to one. Returns how many were given. */
-  async assign(): Promise<number> {
-    return this.dataSource.transaction(async (m) => {
-      await lockInvoices(m);
-      // Charges queued by the journal's trigger as they were posted: only what is new is read.
-      const [rows] = (await m.query(
-        `DELETE FROM "${B}".uninvoiced WHERE entry_id IN (SELECT entry_id FROM "${B}".uninvoiced ORDER BY entry_id LIMIT ${ASSIGN_BATCH})
-         RETURNING entry_id, customer_id, to_char(date_trunc('month', posted_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period`,
-      )) as [{ entry_id: string; customer_id: string; period: string }[], number];
-      if (rows.length === 0) return 0;
-      const finals: { customer_id: string; period: string }[] = await m.query(
-        `SELECT customer_id, to_char(period, 'YYYY-MM-DD') AS period FROM "${B}".invoices WHERE customer_id = ANY($1) AND status = 'final'`,
-        [[...new Set(rows.map((r) => r.customer_id))]],
-      );
-      const final = new Set(finals.map((f) => `${f.customer_id}\u0000${f.period}`));
-      const targets = rows.map((r) => {
-        let period = r.period;
-        while (final.has(`${r.customer_id}\u0000${period}`)) period = nextPeriod(period);
-        return { entryId: r.entry_id, customerId: r.customer_id, period, invoiceId: invoiceIdOf(r.customer_id, period) };
-      });
-      const invoices = [...new Map(targets.map((t) => [t.invoiceId, t])).values()];
-      await m.query(
-        `INSERT INTO "${B}".invoices (invoice_id, customer_id, period)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::date[]) ON CONFLICT (invoice_id) DO NOTHING`,
-        [invoices.map((i) => i.invoiceId), invoices.map((i) => i.customerId), invoices.map((i) => i.period)],
-      );
-      await m.query(`INSERT INTO "${B}".invoice_entries (entry_id, invoice_id) SELECT * FROM unnest($1::bigint[], $2::text[])`, [
-        targets.map((t) => t.entryId),
-        targets.map((t) => t.invoiceId),
-      ]);
-      return targets.length;
-    });
-  }
-
   /**
    * Closes an invoice: its lines are written as they stand (each rounded to cents half-even once),
    * the total is their sum, the rounding difference is posted to the rounding account, and the
    * invoice is final. Closing a final invoice again changes nothing.
    */
   async finalize(invoiceId: string): Promise<InvoiceSummary | undefined> {
-    await this.assign();
     return this.dataSource.transaction(async (m) => {
-      await lockInvoices(m);
+      await lockInvoicesExclusive(m);
       const rows: { invoice_id: string; customer_id: string; period: string; status: 'draft' | 'final'; total_minor: string | null }[] = await m.query(
         `SELECT invoice_id, customer_id, to_char(period, 'YYYY-MM-DD') AS period, status, total_minor FROM "${B}".invoices WHERE invoice_id = $1 FOR UPDATE`,
         [invoiceId],
@@ -117,9 +78,9 @@ export class InvoiceService implements OnApplicationBootstrap, OnApplicationShut
       if (inv.status === 'final') return summaryOf(inv);
       const charges: { job_id: string | null; kind: string; usage_period: string; amount: string }[] = await m.query(
         `SELECT e.job_id, e.kind, to_char(date_trunc('month', e.posted_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS usage_period, sum(e.amount)::text AS amount
-           FROM "${B}".invoice_entries ie JOIN "${B}".entries e USING (entry_id)
-          WHERE ie.invoice_id = $1 GROUP BY 1, 2, 3`,
-        [invoiceId],
+           FROM "${B}".transactions t JOIN "${B}".entries e USING (tx_id)
+          WHERE t.invoice_id = $1 AND e.account_id = $2 GROUP BY 1, 2, 3`,
+        [invoiceId, `customer:${inv.customer_id}`],
       );
       const lines = invoiceLines(
         inv.period,
@@ -154,11 +115,6 @@ export class InvoiceService implements OnApplicationBootstrap, OnApplicationShut
       return summaryOf(updated[0] as Parameters<typeof summaryOf>[0]);
     });
   }
-}
-
-/** Giving out charges and closing invoices take turns (a charge must not land on an invoice being closed). */
-async function lockInvoices(m: EntityManager): Promise<void> {
-  await m.query(`SELECT pg_advisory_xact_lock(hashtext('billing.invoices'))`);
 }
 
 function summaryOf(r: { invoice_id: string; customer_id: string; period: string; status: 'draft' | 'final'; total_minor: string | null }): InvoiceSummary {

@@ -43,9 +43,14 @@ export class AccountEntity {
   createdAt!: Date;
 }
 
-/** One journal transaction: unique by its idempotency key, with the hash of what created it. */
+/**
+ * One journal transaction: unique by its idempotency key, with the hash of what created it. A
+ * charge (usage or its reversal) names the invoice it is on, decided when it is posted
+ * (InvoiceAtPosting1764280000000); the entries trigger checks the invoice, not a foreign key.
+ */
 @Entity({ schema: AppSchema.Billing, name: 'transactions' })
 @Unique('transactions_idempotency_key_unique', ['idempotencyKey'])
+@Index('transactions_invoice_idx', ['invoiceId'], { where: 'invoice_id IS NOT NULL' })
 @Unique('transactions_reverses_unique', ['reverses'])
 @Check('transactions_kind_check', `kind IN ('usage', 'top-up', 'grant', 'reversal', 'invoice-rounding')`)
 export class TransactionEntity {
@@ -70,6 +75,9 @@ export class TransactionEntity {
 
   @Column({ type: 'jsonb' })
   refs!: unknown;
+
+  @Column({ name: 'invoice_id', type: 'text', nullable: true })
+  invoiceId!: string | null;
 
   @Column({ name: 'posted_at', type: 'timestamptz', default: () => 'now()' })
   postedAt!: Date;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { assertBalanced, type LedgerTransaction } from '#ledger';
 import { AppSchema } from '#persistence';
+import { chargedCustomer, invoiceTargets, openInvoices, type InvoiceTarget } from '../invoices/invoice-assignment.js';
 
 const B = AppSchema.Billing;
 
@@ -27,8 +28,9 @@ export async function postTransaction(manager: EntityManager, tx: LedgerTransact
 /**
  * Posts transactions in the caller's database transaction, a batch at a time: one statement for
  * the headers (a key already posted inserts nothing), one for the accounts opened on first use,
- * one for all the entries (whose trigger moves the balances). The database checks at commit that
- * each balances. A key already posted with the same body is a duplicate (no effect); with another
+ * one for all the entries (whose trigger moves the balances). A charge names its invoice in its
+ * header, decided here (two more statements when the batch has charges, a third when it opens a
+ * month's invoice). The database checks at commit that each balances. A key already posted with the same body is a duplicate (no effect); with another
  * body it is recorded in `posting_conflicts` for review, and nothing is posted for it. Outcomes
  * come back in the order of the input.
  */
@@ -43,19 +45,37 @@ export async function postTransactions(manager: EntityManager, txs: readonly Led
   txs.forEach((tx, i) => {
     if (!firstOf.has(tx.key)) firstOf.set(tx.key, i);
   });
-  const heads = [...firstOf.values()];
+  const heads = [...firstOf.values()].map((i) => txs[i] as LedgerTransaction);
+  const charged = heads.map(chargedCustomer);
+  const invoices = await invoiceTargets(manager, [...new Set(charged.filter((c) => c !== undefined))]);
   const inserted: { tx_id: string; idempotency_key: string }[] = await manager.query(
-    `INSERT INTO "${B}".transactions (idempotency_key, request_hash, kind, reverses, refs)
-     SELECT x.key, x.hash, x.kind, r.tx_id, x.refs
-       FROM ROWS FROM (json_to_recordset($1::json) AS (key text, hash text, kind text, reverses text, refs jsonb))
-            WITH ORDINALITY AS x(key, hash, kind, reverses, refs, n)
+    `INSERT INTO "${B}".transactions (idempotency_key, request_hash, kind, reverses, refs, invoice_id)
+     SELECT x.key, x.hash, x.kind, r.tx_id, x.refs, x.invoice
+       FROM ROWS FROM (json_to_recordset($1::json) AS (key text, hash text, kind text, reverses text, refs jsonb, invoice text))
+            WITH ORDINALITY AS x(key, hash, kind, reverses, refs, invoice, n)
        LEFT JOIN "${B}".transactions r ON r.idempotency_key = x.reverses
       ORDER BY x.n
      ON CONFLICT (idempotency_key) DO NOTHING
      RETURNING tx_id, idempotency_key`,
-    [JSON.stringify(heads.map((i) => ({ key: txs[i]?.key, hash: hashes[i], kind: txs[i]?.kind, reverses: txs[i]?.reverses ?? null, refs: txs[i]?.refs })))],
+    [
+      JSON.stringify(
+        heads.map((tx, h) => ({
+          key: tx.key,
+          hash: hashes[firstOf.get(tx.key) as number],
+          kind: tx.kind,
+          reverses: tx.reverses ?? null,
+          refs: tx.refs,
+          invoice: invoices.get(charged[h] as string)?.invoiceId ?? null,
+        })),
+      ),
+    ],
   );
   const posted = new Map(inserted.map((r) => [r.idempotency_key, r.tx_id]));
+  // Only a charge actually posted opens its month's invoice: a batch of redeliveries opens none.
+  await openInvoices(
+    manager,
+    heads.flatMap((tx, h) => (posted.has(tx.key) && charged[h] !== undefined ? [invoices.get(charged[h]) as InvoiceTarget] : [])),
+  );
   const earlierKeys = txs.map((tx) => tx.key).filter((k) => !posted.has(k));
   const earlier = new Map<string, { tx_id: string; request_hash: string }>();
   if (earlierKeys.length > 0) {
