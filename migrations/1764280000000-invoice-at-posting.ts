@@ -136,6 +136,23 @@ const INVOICE_CHARGES = `
    WHERE t.invoice_id IS NOT NULL AND e.account_id LIKE 'customer:%' AND e.customer_id IS NOT NULL
    GROUP BY t.invoice_id, e.job_id, e.kind, date_trunc('month', e.posted_at AT TIME ZONE 'UTC')::date`;
 
+/** Both versions of the references check end the same way: every account and asset of the statement exists. */
+const ACCOUNTS_AND_ASSETS_EXIST = `
+    SELECT n.account_id INTO bad
+      FROM (SELECT DISTINCT account_id FROM new_entries) n
+     WHERE NOT EXISTS (SELECT 1 FROM billing.accounts a WHERE a.account_id = n.account_id)
+     LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'entries refer to account %, which does not exist', bad.account_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT n.asset INTO bad
+      FROM (SELECT DISTINCT asset FROM new_entries) n
+     WHERE NOT EXISTS (SELECT 1 FROM billing.assets a WHERE a.code = n.asset)
+     LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'entries are in asset %, which does not exist', bad.asset USING ERRCODE = 'foreign_key_violation';
+    END IF;`;
+
 /**
  * The references check of 1764260000000, with the invoice rules added to its look-up of the
  * statement's transactions: one pass over them, one probe per distinct invoice.
@@ -178,20 +195,7 @@ const CHECK_ENTRY_REFERENCES_WITH_INVOICES = `
           USING ERRCODE = 'check_violation';
       END IF;
     END IF;
-    SELECT n.account_id INTO bad
-      FROM (SELECT DISTINCT account_id FROM new_entries) n
-     WHERE NOT EXISTS (SELECT 1 FROM billing.accounts a WHERE a.account_id = n.account_id)
-     LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION 'entries refer to account %, which does not exist', bad.account_id USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    SELECT n.asset INTO bad
-      FROM (SELECT DISTINCT asset FROM new_entries) n
-     WHERE NOT EXISTS (SELECT 1 FROM billing.assets a WHERE a.code = n.asset)
-     LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION 'entries are in asset %, which does not exist', bad.asset USING ERRCODE = 'foreign_key_violation';
-    END IF;
+${ACCOUNTS_AND_ASSETS_EXIST}
     RETURN NULL;
   END $$`;
 
@@ -213,19 +217,6 @@ const CHECK_ENTRY_REFERENCES = `
       RAISE EXCEPTION 'entries can only be written with their transaction, never added to one already posted'
         USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    SELECT n.account_id INTO bad
-      FROM (SELECT DISTINCT account_id FROM new_entries) n
-     WHERE NOT EXISTS (SELECT 1 FROM billing.accounts a WHERE a.account_id = n.account_id)
-     LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION 'entries refer to account %, which does not exist', bad.account_id USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    SELECT n.asset INTO bad
-      FROM (SELECT DISTINCT asset FROM new_entries) n
-     WHERE NOT EXISTS (SELECT 1 FROM billing.assets a WHERE a.code = n.asset)
-     LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION 'entries are in asset %, which does not exist', bad.asset USING ERRCODE = 'foreign_key_violation';
-    END IF;
+${ACCOUNTS_AND_ASSETS_EXIST}
     RETURN NULL;
   END $$`;
