@@ -30,9 +30,10 @@ export async function postTransaction(manager: EntityManager, tx: LedgerTransact
  * the headers (a key already posted inserts nothing), one for the accounts opened on first use,
  * one for all the entries (whose trigger moves the balances). A charge names its invoice in its
  * header, decided here (two more statements when the batch has charges, a third when it opens a
- * month's invoice). The database checks at commit that each balances. A key already posted with the same body is a duplicate (no effect); with another
- * body it is recorded in `posting_conflicts` for review, and nothing is posted for it. Outcomes
- * come back in the order of the input.
+ * month's invoice). The database checks at commit that each balances. A key already posted with
+ * the same body is a duplicate (no effect); with another body it is recorded in
+ * `posting_conflicts` for review, and nothing is posted for it. Outcomes come back in the order
+ * of the input.
  */
 export async function postTransactions(manager: EntityManager, txs: readonly LedgerTransaction[], source: string): Promise<PostOutcome[]> {
   if (txs.length === 0) return [];
