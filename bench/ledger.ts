@@ -98,9 +98,10 @@ const postedCount = async (): Promise<number> => {
   return rows[0]?.n ?? 0;
 };
 // Progress is watched on the journal's id sequence, which moves as postings are written: the
-// count above, polled every 50 ms, scanned the growing journal each time and cost PostgreSQL about
-// a fifth of a core during the drain. Only usage is posted here, so the sequence runs ahead of
-// the committed count by the batches in flight at most; the exact count confirms each end.
+// count above, polled every 50 ms, scanned the growing journal each time (1.3–1.8 s of PostgreSQL
+// time per run) and competed with the postings it timed. Only usage is posted here, so the
+// sequence runs ahead of the committed count by the batches in flight at most; the exact count
+// confirms each end.
 const { rows: seqRows } = await db.query<{ s: string }>(`SELECT pg_get_serial_sequence('billing.transactions', 'tx_id') AS s`);
 const sequence = seqRows[0]?.s as string;
 const issued = async (): Promise<number> => {
@@ -130,10 +131,12 @@ for (let produced = 0; produced < N; ) {
 }
 const service = startService('billing', env);
 await waitReady(`http://127.0.0.1:${PORT}`);
-let atT0 = await issued();
+// From the first committed posting, as before the sequence was watched (the journal is still
+// small then, so counting it is cheap): a cold first batch does not weigh on the rate.
+let atT0 = await postedCount();
 while (atT0 === 0) {
   await new Promise((r) => setTimeout(r, 5));
-  atT0 = await issued();
+  atT0 = await postedCount();
 }
 const t0 = performance.now();
 await postedAtLeast(N, 50);
