@@ -19,7 +19,7 @@ import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging'
 import { runMigrations } from '#migrations';
 import { parseConfig } from '#platform';
 import { issueApiKey } from '../apps/gateway/src/access/api-keys.js';
-import { fmt, freshDatabase, peakRssMiB, percentile, startService, stopService, waitReady } from './support.js';
+import { cpuSeconds, fmt, freshDatabase, peakRssMiB, percentile, startService, stopService, waitReady } from './support.js';
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 1_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -141,6 +141,8 @@ await probe.run({
 const deadline = new Date(Date.now() + 3_600_000).toISOString();
 let failures = 0;
 let submitted = 0;
+/** How long the gateway took to answer each accepted job (201), in ms: intake's share of the path. */
+let answeredIn: number[] = [];
 async function submitOne(sentAt: Map<string, number>): Promise<void> {
   const customer = CUSTOMERS[(submitted += 1) % CUSTOMERS.length] as string;
   const started = performance.now();
@@ -155,6 +157,7 @@ async function submitOne(sentAt: Map<string, number>): Promise<void> {
   }
   const { id } = (await res.json()) as { id: string };
   sentAt.set(id, started);
+  answeredIn.push(performance.now() - started);
 }
 
 /** Sends `total` at `rate` per second, open loop, in 10 ms ticks. */
@@ -181,8 +184,16 @@ const warm = new Map<string, number>();
 await drive(WARMUP, RATE, warm);
 await settle(warm);
 const sentAt = new Map<string, number>();
+answeredIn = [];
+// Each service's CPU over the measured run: where a job's cost goes (the bench's own line is the load).
+const cpuBefore = services.map((s) => cpuSeconds(s.child.pid ?? 0));
+const benchBefore = process.cpuUsage();
 const achieved = await drive(RATE * SECONDS, RATE, sentAt);
 await settle(sentAt);
+const cpuMsPerJob = (seconds: number) => fmt((seconds * 1_000) / sentAt.size, 2);
+const cpu = services.map((s, i) => `${s.app} ${cpuMsPerJob(cpuSeconds(s.child.pid ?? 0) - (cpuBefore[i] as number))}`);
+const benchCpu = process.cpuUsage(benchBefore);
+cpu.push(`bench (load and probe) ${cpuMsPerJob((benchCpu.user + benchCpu.system) / 1e6)}`);
 const latencies = [...sentAt].flatMap(([id, t]) => {
   const at = allocatedAt.get(id);
   return at === undefined ? [] : [at - t];
@@ -254,12 +265,14 @@ console.log(`
 bench:match — job over HTTP → allocation on Kafka (${RATE} jobs/s for ${SECONDS} s, after ${WARMUP} warm-up jobs)
   sent ${sentAt.size + failures} jobs at ${fmt(achieved, 0)}/s; refused or failed ${failures}; never allocated ${missing}
   latency ms          p50 ${p(latencies, 50)}   p90 ${p(latencies, 90)}   p99 ${p(latencies, 99)}   p99.9 ${p(latencies, 99.9)}   max ${fmt(latencies.at(-1) ?? NaN, 1)}
+  of which the gateway's answer (201) p50 ${p(answeredIn.sort((a, b) => a - b), 50)}   p99 ${p(answeredIn, 99)}
   baseline (Kafka produce → consume, same rate)
   latency ms          p50 ${p(baseLat, 50)}   p90 ${p(baseLat, 90)}   p99 ${p(baseLat, 99)}   p99.9 ${p(baseLat, 99.9)}
   ratio p99 / baseline p99: ${fmt(percentile(latencies, 99) / percentile(baseLat, 99), 2)}×
   budget p99 <= 50 ms: ${percentile(latencies, 99) <= 50 ? 'met' : 'NOT met'} (${fmt(percentile(latencies, 99) / 50, 2)}× the budget)
   stages (from the services' /metrics):
     ${stages.join('\n    ')}
+  CPU ms per job over the run: ${cpu.join(', ')}
   peak RSS MiB: ${rss}
 `);
 process.exit(0);
