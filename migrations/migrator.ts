@@ -24,7 +24,7 @@ export async function ensureDatabase(config: Config): Promise<void> {
 }
 
 function migrationDataSource(config: Config) {
-  return createDataSource(config, { applicationName: 'migrations', entities: allEntities, migrations, poolSize: 2 });
+  return createDataSource(config, { applicationName: 'migrations', entities: allEntities, migrations, poolSize: 2, prepareStatements: false });
 }
 
 export async function runMigrations(config: Config): Promise<string[]> {

@@ -1,5 +1,6 @@
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
 import type { Config } from '#platform';
+import { PreparingClient } from './prepared.js';
 
 // The TypeORM entity list type, without the string globs: entities are always listed as classes,
 // so what an app maps is what it imports (and what ESM can load without a file scan).
@@ -15,6 +16,11 @@ export interface DataSourceParts {
   readonly migrations?: MigrationList;
   /** Overrides the configured pool size (the migration CLI needs one connection). */
   readonly poolSize?: number;
+  /**
+   * Prepare parameterised statements once per connection (`PreparingClient`); on unless false.
+   * The migration CLI turns it off: a plan cached before a migration changes a table would fail.
+   */
+  readonly prepareStatements?: boolean;
 }
 
 /**
@@ -34,6 +40,7 @@ export function dataSourceOptions(config: Config, parts: DataSourceParts): DataS
     migrationsRun: false,
     logging: ['error', 'warn', 'migration'],
     extra: {
+      ...(parts.prepareStatements === false ? {} : { Client: PreparingClient }),
       max: parts.poolSize ?? config.DATABASE_POOL_SIZE,
       // Fail fast when PostgreSQL is unreachable: the caller retries with back-off, and /ready says why.
       connectionTimeoutMillis: 3_000,
