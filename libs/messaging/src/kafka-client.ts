@@ -3,6 +3,8 @@ import kafkajs, { type Kafka, type KafkaConfig, type logCreator, type Producer }
 import type { Logger } from 'pino';
 import type { Config } from '#platform';
 import { ALL_TOPICS, dlqTopicOf, type TopicName } from '#contracts';
+// Before any client is made: kafkajs's idle request queues spin on a 1 ms timer otherwise.
+import './kafkajs-idle-fix.js';
 
 const { Kafka: KafkaClient, logLevel: LogLevel, Partitioners } = kafkajs;
 
