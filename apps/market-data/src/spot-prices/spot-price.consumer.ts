@@ -10,7 +10,7 @@ import { marketMetrics } from '../market.metrics.js';
 import { offerKey, offerStateOf } from '#market';
 import { QuoteRefresher } from '../quotes/quote-refresher.js';
 import { QuoteService } from '../quotes/quote.service.js';
-import { TickPartitions } from './tick-partitions.js';
+import { isMissingPartition, TickPartitions } from './tick-partitions.js';
 
 type TickMessage = InboundMessage<typeof Topic.SpotPrices>;
 
@@ -63,8 +63,17 @@ export class SpotPriceConsumer {
       latest.set(key, tick);
     }
 
-    await this.partitions.ensureFor(manager, applied.map((m) => m.payload.validFrom));
-    await this.store(manager, applied, rejected);
+    const instants = applied.map((m) => m.payload.validFrom);
+    await this.partitions.ensureFor(manager, instants);
+    try {
+      await this.store(manager, applied, rejected);
+    } catch (error) {
+      // A month remembered from a transaction that rolled back: retried (transient), it is asked for again.
+      if (isMissingPartition(error) && this.partitions.forget(instants)) {
+        throw Object.assign(new Error('a month of ticks had lost its partition (made in a transaction that rolled back); retrying', { cause: error }), { retriable: true });
+      }
+      throw error;
+    }
     const offers = [...latest.values()].map(offerStateOf);
     const now = this.clock.now();
     if ((await this.quotes.refresh(manager, offers, now)).unpriced > 0) this.refresher.retrySoon();
