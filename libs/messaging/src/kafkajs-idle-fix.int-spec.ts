@@ -2,7 +2,6 @@ import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { pino } from 'pino';
-import { Topic } from '#contracts';
 import { loadConfig } from '#platform';
 import { createIdempotentProducer, createKafka } from './kafka-client.js';
 import { kafkaRequestQueuePrototype, patchKafkaRequestQueue } from './kafkajs-idle-fix.js';
@@ -22,9 +21,16 @@ describe("kafkajs's idle request queues on the real broker", () => {
 
   it('check for pending requests only while some are pending: an idle connection does not spin', async () => {
     const config = loadConfig();
-    producer = createIdempotentProducer(createKafka(config, `spotgrid-test.idle.${randomUUID()}`, pino({ level: 'silent' })));
+    const kafka = createKafka(config, `spotgrid-test.idle.${randomUUID()}`, pino({ level: 'silent' }));
+    // A topic of its own: no service or other test consumes what this sends.
+    const topic = 'spotgrid-test.idle-probe';
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await admin.disconnect();
+    producer = createIdempotentProducer(kafka);
     await producer.connect();
-    await producer.send({ topic: Topic.FxRates, messages: [{ key: 'idle-probe', value: '{}' }] });
+    await producer.send({ topic, messages: [{ key: 'idle-probe', value: '{}' }] });
 
     const proto = kafkaRequestQueuePrototype();
     const original = proto.checkPendingRequests;
