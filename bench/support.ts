@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -60,7 +60,6 @@ export async function waitReady(url: string, timeoutMs = 60_000): Promise<void> 
   }
 }
 
-/** Peak resident memory of a process, in MiB (VmHWM). */
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
 export function cpuSeconds(pid: number): number {
   // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th there.
@@ -68,6 +67,32 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/**
+ * CPU seconds used so far by each live process whose command line passes `test` (the broker,
+ * PostgreSQL's backends, Redis), by pid. Two readings give what the stack spent between them
+ * (`cpuBetween`); a process that exited in between takes its share with it.
+ */
+export function processesCpu(test: (commandLine: string) => boolean): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (test(readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' '))) out.set(Number(name), cpuSeconds(Number(name)));
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return out;
+}
+
+export function cpuBetween(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let seconds = 0;
+  for (const [pid, t] of after) seconds += t - (before.get(pid) ?? 0);
+  return seconds;
+}
+
+/** Peak resident memory of a process, in MiB (VmHWM). */
 
 export function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
