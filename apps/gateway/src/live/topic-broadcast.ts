@@ -35,6 +35,9 @@ export abstract class TopicBroadcast<T extends ContractTopic> implements OnAppli
     await consumer.subscribe({ topic: this.topic, fromBeginning: false });
     const schema = contractOf(this.topic).parser;
     await consumer.run({
+      // Offsets of a group that lives as long as this process are never read again: committing
+      // them (kafkajs does, after every batch, by default) would be a broker write per batch for nothing.
+      autoCommit: false,
       eachMessage: async ({ message }) => {
         try {
           const parsed = schema.safeParse(JSON.parse(message.value?.toString('utf8') ?? 'null'));
