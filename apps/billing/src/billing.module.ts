@@ -16,6 +16,8 @@ export const billingService: ServiceDefinition = {
   schema: AppSchema.Billing,
   entities: billingEntities,
   consumes: [Topic.Allocations, Topic.UsageMetered, Topic.JobEvents],
+  // Job events, allocations and usage here are on no latency budget: a job's come as one batch.
+  lingerMs: 20,
 };
 
 @Module({

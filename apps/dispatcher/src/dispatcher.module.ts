@@ -17,6 +17,8 @@ export const dispatcherService: ServiceDefinition = {
   schema: AppSchema.Dispatch,
   entities: dispatcherEntities,
   consumes: [Topic.Allocations, Topic.JobEvents],
+  // Job events, allocations and usage here are on no latency budget: a job's come as one batch.
+  lingerMs: 20,
 };
 
 @Module({

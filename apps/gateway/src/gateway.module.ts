@@ -25,6 +25,8 @@ export const gatewayService: ServiceDefinition = {
   schema: AppSchema.Gateway,
   entities: gatewayEntities,
   consumes: [Topic.JobEvents],
+  // Job events, allocations and usage here are on no latency budget: a job's come as one batch.
+  lingerMs: 20,
 };
 
 @Module({

@@ -25,6 +25,13 @@ export interface KafkaBatchTransportOptions {
   readonly dataSource: DataSource;
   readonly config: Config;
   readonly logger: Logger;
+  /**
+   * After a small batch (under `Limits.lingerBelowMessages`), wait this long before the next
+   * fetch, so that what arrives meanwhile comes as one batch: one fetch, one transaction and one
+   * commit instead of one each per message. 0 (the default) fetches again at once. Only for apps
+   * whose consumption is on no latency budget (see ServiceDefinition.lingerMs).
+   */
+  readonly lingerMs?: number;
 }
 
 type Decoded<T extends ContractTopic> =
@@ -99,7 +106,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
     try {
       const handlers = this.resolveHandlers();
-      const { kafka, config, groupId, topics } = this.options;
+      const { kafka, config, groupId, topics, lingerMs = 0 } = this.options;
       this.consumerState = 'connecting';
       await ensureTopics(kafka, config);
       const consumer = kafka.consumer({
@@ -138,6 +145,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           } finally {
             this.inFlight.delete(settled);
           }
+          // kafkajs fetches again only once every batch of the last fetch is handled, so this
+          // delays the next fetch (a broker that has nothing answers it only when something comes).
+          if (lingerMs > 0 && payload.batch.messages.length < Limits.lingerBelowMessages && !this.stopping) await sleep(lingerMs);
         },
       });
       callback();

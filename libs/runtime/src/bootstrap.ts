@@ -57,6 +57,7 @@ export async function runService(definition: ServiceDefinition, rootModule: unkn
       dataSource: app.get(DataSource),
       config,
       logger: logger.child({ component: 'kafka-consumer' }),
+      lingerMs: definition.lingerMs ?? 0,
     });
     app.get(ConsumerHandle).attach(transport);
     app.connectMicroservice({ strategy: transport }, { inheritAppConfig: false });

@@ -21,4 +21,11 @@ export interface ServiceDefinition {
   readonly schema: AppSchemaName;
   readonly entities: EntityList;
   readonly consumes: readonly ContractTopic[];
+  /**
+   * How long the app's consumer waits after a small batch before fetching again (default 0).
+   * For apps whose consumption is on no latency budget: at moderate rates the messages of a job
+   * (several events, a few milliseconds apart) then come as one batch, with one fetch, one
+   * transaction and one commit, instead of one of each per message.
+   */
+  readonly lingerMs?: number;
 }
