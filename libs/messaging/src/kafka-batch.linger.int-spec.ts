@@ -19,7 +19,7 @@ import { messagingEntities } from './messaging.entities.js';
 
 jest.setTimeout(120_000);
 
-/** Long enough that the test's two messages, 200 ms apart, both land while the consumer waits. */
+/** Long enough that the test's last two messages, 200 ms apart, both land while the consumer waits. */
 const LINGER_MS = 1_500;
 
 const base = `L${randomUUID().replace(/[^A-Z]/gi, '').slice(0, 2).toUpperCase().padEnd(2, 'Z')}`;
@@ -73,16 +73,20 @@ describe('KafkaBatchTransport with lingerMs, on the real broker', () => {
   });
 
   it('after a small batch, waits before fetching again: messages that arrive meanwhile come as one batch', async () => {
-    // The group starts from the beginning of the topic: once this is handled, it has caught up.
+    // The group starts from the beginning of the topic: once this is handled, it has caught up
+    // (the fetch that brought it may have brought the topic's history too, and then not lingered).
     await produce(Topic.FxRates, [record(rate('1.1', 1))]);
     await waitFor('the first rate handled', () => Promise.resolve(seen('1.1') ? true : undefined), 60_000, 10);
-    // Handled alone, so the consumer is now lingering. Without it, the next fetch would already be
-    // waiting at the broker and would return 1.2 as soon as it landed, 200 ms before 1.3.
+    // This one comes alone, in a fetch of one message: the consumer lingers after it.
     await produce(Topic.FxRates, [record(rate('1.2', 2))]);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('the second rate handled', () => Promise.resolve(seen('1.2') ? true : undefined), 30_000, 10);
+    // Without lingering, the next fetch would already be waiting at the broker and would return 1.3
+    // as soon as it landed, 200 ms before 1.4.
     await produce(Topic.FxRates, [record(rate('1.3', 3))]);
-    await waitFor('the last rate handled', () => Promise.resolve(seen('1.3') ? true : undefined), 30_000, 10);
-    expect(batches.at(-1)).toEqual(['1.2', '1.3']);
-    expect(batches.flat()).toEqual(['1.1', '1.2', '1.3']);
+    await new Promise((r) => setTimeout(r, 200));
+    await produce(Topic.FxRates, [record(rate('1.4', 4))]);
+    await waitFor('the last rate handled', () => Promise.resolve(seen('1.4') ? true : undefined), 30_000, 10);
+    expect(batches.at(-1)).toEqual(['1.3', '1.4']);
+    expect(batches.flat()).toEqual(['1.1', '1.2', '1.3', '1.4']);
   });
 });

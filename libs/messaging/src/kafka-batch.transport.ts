@@ -26,8 +26,8 @@ export interface KafkaBatchTransportOptions {
   readonly config: Config;
   readonly logger: Logger;
   /**
-   * After a small batch (under `Limits.lingerBelowMessages`), wait this long before the next
-   * fetch, so that what arrives meanwhile comes as one batch: one fetch, one transaction and one
+   * After a fetch of few messages (under `Limits.lingerBelowMessages`), wait this long before the
+   * next, so that what arrives meanwhile comes as one batch: one fetch, one transaction and one
    * commit instead of one each per message. 0 (the default) fetches again at once. Only for apps
    * whose consumption is on no latency budget (see ServiceDefinition.lingerMs).
    */
@@ -68,6 +68,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
+  /** Batches being handled now, and the messages of the fetch they came from so far (see linger). */
+  private activeBatches = 0;
+  private fetchedMessages = 0;
 
   constructor(private readonly options: KafkaBatchTransportOptions) {
     super();
@@ -137,6 +140,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: Limits.partitionsConsumedConcurrently,
         eachBatch: async (payload) => {
+          this.activeBatches += 1;
+          this.fetchedMessages += payload.batch.messages.length;
           const work = this.consumeBatch(payload.batch, handlers, payload);
           const settled = work.catch(() => undefined);
           this.inFlight.add(settled);
@@ -144,10 +149,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
             await work;
           } finally {
             this.inFlight.delete(settled);
+            this.activeBatches -= 1;
           }
-          // kafkajs fetches again only once every batch of the last fetch is handled, so this
-          // delays the next fetch (a broker that has nothing answers it only when something comes).
-          if (lingerMs > 0 && payload.batch.messages.length < Limits.lingerBelowMessages && !this.stopping) await sleep(lingerMs);
+          if (lingerMs > 0 && this.activeBatches === 0) await this.linger(lingerMs);
         },
       });
       callback();
@@ -155,6 +159,19 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       this.consumerState = 'crashed';
       callback(error);
     }
+  }
+
+  /**
+   * Called by the batch of a fetch that finishes last, and only by it: none other is running, so
+   * none is queued either (a free worker takes a queued batch at once). kafkajs fetches again only
+   * once every batch of the last fetch is handled, so waiting here delays the next fetch, once per
+   * fetch however many partitions it brought. A broker with nothing new answers that fetch only
+   * when something comes, so an idle consumer costs nothing more.
+   */
+  private async linger(ms: number): Promise<void> {
+    const fetched = this.fetchedMessages;
+    this.fetchedMessages = 0;
+    if (fetched < Limits.lingerBelowMessages && !this.stopping) await sleep(ms);
   }
 
   /** Lets the batch in flight finish (its offsets are committed as it goes), then leaves the group. */

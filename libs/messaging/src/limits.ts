@@ -20,10 +20,10 @@ export const Limits = {
    */
   commitIntervalMs: 100,
   /**
-   * A consumer that lingers (`lingerMs`) does so only after a batch smaller than this: a large
-   * batch means messages are queueing, and the next fetch has plenty without waiting.
+   * A consumer that lingers (`lingerMs`) does so only after a fetch that brought fewer messages
+   * than this: a large fetch means messages are queueing, and the next has plenty without waiting.
    */
-  lingerBelowMessages: 200,
+  lingerBelowMessages: 16,
   /** Attempts at a message whose handler fails for a reason that is not transient, before the DLQ. */
   handlerAttempts: 3,
   /** First back-off after a transient failure; doubles up to RETRY_MAX_BACKOFF_MS. */
