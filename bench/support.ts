@@ -93,7 +93,6 @@ export function cpuBetween(before: ReadonlyMap<number, number>, after: ReadonlyM
 }
 
 /** Peak resident memory of a process, in MiB (VmHWM). */
-
 export function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');

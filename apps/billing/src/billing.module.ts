@@ -16,7 +16,8 @@ export const billingService: ServiceDefinition = {
   schema: AppSchema.Billing,
   entities: billingEntities,
   consumes: [Topic.Allocations, Topic.UsageMetered, Topic.JobEvents],
-  // Job events, allocations and usage here are on no latency budget: a job's come as one batch.
+  // Allocations, usage and job events are on no latency budget here (the ledger's is throughput,
+  // and a fetch of 16 or more does not linger): lingering, a job's come as one batch (decision 0003).
   lingerMs: 20,
 };
 

@@ -17,7 +17,7 @@ export const dispatcherService: ServiceDefinition = {
   schema: AppSchema.Dispatch,
   entities: dispatcherEntities,
   consumes: [Topic.Allocations, Topic.JobEvents],
-  // Job events, allocations and usage here are on no latency budget: a job's come as one batch.
+  // Allocations and job events are on no latency budget here: lingering, a job's come as one batch (decision 0003).
   lingerMs: 20,
 };
 

@@ -25,7 +25,7 @@ export const gatewayService: ServiceDefinition = {
   schema: AppSchema.Gateway,
   entities: gatewayEntities,
   consumes: [Topic.JobEvents],
-  // Job events, allocations and usage here are on no latency budget: a job's come as one batch.
+  // Job events are on no latency budget here: lingering, a job's come as one batch (decision 0003).
   lingerMs: 20,
 };
 

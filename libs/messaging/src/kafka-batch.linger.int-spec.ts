@@ -72,7 +72,7 @@ describe('KafkaBatchTransport with lingerMs, on the real broker', () => {
     await dataSource?.destroy();
   });
 
-  it('after a small batch, waits before fetching again: messages that arrive meanwhile come as one batch', async () => {
+  it('after a fetch of few messages, waits before fetching again: messages that arrive meanwhile come as one batch', async () => {
     // The group starts from the beginning of the topic: once this is handled, it has caught up
     // (the fetch that brought it may have brought the topic's history too, and then not lingered).
     await produce(Topic.FxRates, [record(rate('1.1', 1))]);

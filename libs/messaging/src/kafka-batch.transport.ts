@@ -162,11 +162,13 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   /**
-   * Called by the batch of a fetch that finishes last, and only by it: none other is running, so
-   * none is queued either (a free worker takes a queued batch at once). kafkajs fetches again only
-   * once every batch of the last fetch is handled, so waiting here delays the next fetch, once per
-   * fetch however many partitions it brought. A broker with nothing new answers that fetch only
-   * when something comes, so an idle consumer costs nothing more.
+   * Called by the batch of a fetch that finishes last: none other is running, so none is queued
+   * either, since a free worker takes a queued batch at once. (Two batches that finish in the same
+   * turn, before a worker has taken the next, may both linger, the first alongside that next one.)
+   * kafkajs fetches again only once every batch of the last fetch is handled, so waiting here
+   * delays the next fetch, once per fetch however many partitions it brought. A broker with
+   * nothing new answers that fetch only when something comes, so an idle consumer costs nothing
+   * more.
    */
   private async linger(ms: number): Promise<void> {
     const fetched = this.fetchedMessages;
