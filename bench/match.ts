@@ -19,7 +19,7 @@ import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging'
 import { runMigrations } from '#migrations';
 import { parseConfig } from '#platform';
 import { issueApiKey } from '../apps/gateway/src/access/api-keys.js';
-import { cpuBetween, cpuSeconds, fmt, freshDatabase, peakRssMiB, percentile, processesCpu, startService, stopService, waitReady } from './support.js';
+import { cpuSeconds, fmt, freshDatabase, peakRssMiB, percentile, readStackCpu, stackCpuSince, startService, stopService, waitReady } from './support.js';
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 1_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -188,12 +188,7 @@ answeredIn = [];
 // Each service's CPU over the measured run: where a job's cost goes (the bench's own line is the load).
 const cpuBefore = services.map((s) => cpuSeconds(s.child.pid ?? 0));
 // And the shared parts' (a job's cost does not stop at the services): the whole machine's is in the same units.
-const STACK = {
-  broker: (cmd: string) => cmd.includes('kafka.Kafka'),
-  postgres: (cmd: string) => cmd.startsWith('postgres') || cmd.includes('/bin/postgres '),
-  redis: (cmd: string) => cmd.startsWith('redis-server'),
-};
-const stackBefore = Object.entries(STACK).map(([name, test]) => ({ name, test, before: processesCpu(test) }));
+const stackBefore = readStackCpu();
 const benchBefore = process.cpuUsage();
 const achieved = await drive(RATE * SECONDS, RATE, sentAt);
 await settle(sentAt);
@@ -201,7 +196,7 @@ const cpuMsPerJob = (seconds: number) => fmt((seconds * 1_000) / sentAt.size, 2)
 const cpu = services.map((s, i) => `${s.app} ${cpuMsPerJob(cpuSeconds(s.child.pid ?? 0) - (cpuBefore[i] as number))}`);
 const benchCpu = process.cpuUsage(benchBefore);
 cpu.push(`bench (load and probe) ${cpuMsPerJob((benchCpu.user + benchCpu.system) / 1e6)}`);
-const stackCpu = stackBefore.map(({ name, test, before }) => `${name} ${cpuMsPerJob(cpuBetween(before, processesCpu(test)))}`);
+const stackCpu = stackCpuSince(stackBefore).map(({ name, seconds }) => `${name} ${cpuMsPerJob(seconds)}`);
 const latencies = [...sentAt].flatMap(([id, t]) => {
   const at = allocatedAt.get(id);
   return at === undefined ? [] : [at - t];

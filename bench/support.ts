@@ -73,7 +73,7 @@ export function cpuSeconds(pid: number): number {
  * PostgreSQL's backends, Redis), by pid. Two readings give what the stack spent between them
  * (`cpuBetween`); a process that exited in between takes its share with it.
  */
-export function processesCpu(test: (commandLine: string) => boolean): Map<number, number> {
+function processesCpu(test: (commandLine: string) => boolean): Map<number, number> {
   const out = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -86,7 +86,29 @@ export function processesCpu(test: (commandLine: string) => boolean): Map<number
   return out;
 }
 
-export function cpuBetween(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+/** The shared parts of the stack, by command line: what a unit of work costs does not stop at the services. */
+const STACK_PROCESSES = {
+  broker: (cmd: string) => cmd.includes('kafka.Kafka'),
+  postgres: (cmd: string) => cmd.startsWith('postgres') || cmd.includes('/bin/postgres '),
+  redis: (cmd: string) => cmd.startsWith('redis-server'),
+} as const;
+
+export interface StackCpuReading {
+  readonly name: string;
+  readonly test: (commandLine: string) => boolean;
+  readonly before: ReadonlyMap<number, number>;
+}
+
+/** A reading of every shared process's CPU (`STACK_PROCESSES`); `stackCpuSince` gives the seconds each spent since. */
+export function readStackCpu(): StackCpuReading[] {
+  return Object.entries(STACK_PROCESSES).map(([name, test]) => ({ name, test, before: processesCpu(test) }));
+}
+
+export function stackCpuSince(reading: readonly StackCpuReading[]): { name: string; seconds: number }[] {
+  return reading.map(({ name, test, before }) => ({ name, seconds: cpuBetween(before, processesCpu(test)) }));
+}
+
+function cpuBetween(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
   let seconds = 0;
   for (const [pid, t] of after) seconds += t - (before.get(pid) ?? 0);
   return seconds;
