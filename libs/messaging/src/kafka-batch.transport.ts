@@ -68,7 +68,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
-  /** Batches being handled now, and the messages of the fetch they came from so far (see linger). */
+  /** Batches being handled now, and the messages of the fetch they came from so far (see fetchHandled). */
   private activeBatches = 0;
   private fetchedMessages = 0;
 
@@ -151,7 +151,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
             this.inFlight.delete(settled);
             this.activeBatches -= 1;
           }
-          if (lingerMs > 0 && this.activeBatches === 0) await this.linger(lingerMs);
+          if (this.activeBatches === 0) await this.fetchHandled(lingerMs);
         },
       });
       callback();
@@ -170,10 +170,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
    * nothing new answers that fetch only when something comes, so an idle consumer costs nothing
    * more.
    */
-  private async linger(ms: number): Promise<void> {
+  private async fetchHandled(lingerMs: number): Promise<void> {
     const fetched = this.fetchedMessages;
     this.fetchedMessages = 0;
-    if (fetched < Limits.lingerBelowMessages && !this.stopping) await sleep(ms);
+    if (lingerMs > 0 && fetched < Limits.lingerBelowMessages && !this.stopping) await sleep(lingerMs);
   }
 
   /** Lets the batch in flight finish (its offsets are committed as it goes), then leaves the group. */
