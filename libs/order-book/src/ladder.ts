@@ -50,7 +50,12 @@ const SPARE_NODES = 1_024;
  */
 export class Ladder<T> {
   private readonly levels = new Map<number, Level<T>>();
-  private readonly heap = new PriceHeap();
+  /**
+   * The levels by price. A level that empties leaves `levels` at once and the heap when it reaches
+   * the top; it is never filled again (the price's next order makes a new level), so an empty
+   * level on the heap is simply a dead entry.
+   */
+  private readonly heap = new PriceHeap<Level<T>>();
   private live = 0;
   /**
    * Removed nodes, reused by the next inserts. A book churns (every quote replaces an offer, every
@@ -75,8 +80,8 @@ export class Ladder<T> {
       // moving (every quote a new price) would grow it without end, and every walk past the best
       // level with it. Rebuilt from the live levels when the dead outnumber them: O(1) amortised.
       // Here, not in `remove`, because a walk may remove the order it was given, never insert.
-      if (this.heap.size > 2 * this.levels.size + COMPACT_SLACK) this.heap.reset(this.liveKeys());
-      else this.heap.push(this.direction === 1 ? key : -key);
+      if (this.heap.size > 2 * this.levels.size + COMPACT_SLACK) this.heap.reset(this.liveLevels());
+      else this.heap.push(this.direction === 1 ? key : -key, level);
     }
     let node = this.spare.pop();
     if (node === undefined) node = { order, id, ladder: this, remaining: quantity, seq, price, key, prev: level.tail, next: undefined, level };
@@ -119,17 +124,16 @@ export class Ladder<T> {
     return this.heap.size;
   }
 
-  private *liveKeys(): Generator<number> {
-    for (const key of this.levels.keys()) yield this.direction === 1 ? key : -key;
+  private *liveLevels(): Generator<readonly [number, Level<T>]> {
+    for (const [key, level] of this.levels) yield [this.direction === 1 ? key : -key, level];
   }
 
   /** The first order in priority, or undefined. */
   best(): Node<T> | undefined {
     for (;;) {
-      const key = this.heap.peek();
-      if (key === undefined) return undefined;
-      const level = this.levels.get(this.direction === 1 ? key : -key);
-      if (level !== undefined && level.head !== undefined) return level.head;
+      const level = this.heap.peek();
+      if (level === undefined) return undefined;
+      if (level.head !== undefined) return level.head;
       this.heap.pop();
     }
   }
@@ -143,13 +147,10 @@ export class Ladder<T> {
     if (first === undefined) return;
     const firstLevel = first.level as Level<T>;
     yield* this.walkLevel(firstLevel);
-    // Past the best level (a constraint or a large order): the other levels, in order. A price
-    // that emptied and came back has two heap entries; each level is walked once.
-    const seen = new Set<Level<T>>([firstLevel]);
-    for (const key of this.heap.ascending()) {
-      const level = this.levels.get(this.direction === 1 ? key : -key);
-      if (level === undefined || seen.has(level)) continue;
-      seen.add(level);
+    // Past the best level (a constraint or a large order): the other levels, in order. Every
+    // level is on the heap once; the dead ones (emptied, perhaps by this walk) have no head.
+    for (const level of this.heap.ascending()) {
+      if (level === firstLevel) continue;
       yield* this.walkLevel(level);
     }
   }

@@ -7,8 +7,8 @@ describe('PriceHeap', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: -1_000, max: 1_000 }), { maxLength: 200 }), (keys) => {
         const sorted = [...keys].sort((a, b) => a - b);
-        const heap = new PriceHeap();
-        for (const k of keys) heap.push(k);
+        const heap = new PriceHeap<number>();
+        for (const k of keys) heap.push(k, k);
         expect([...heap.ascending()]).toEqual(sorted);
         const popped: number[] = [];
         for (let k = heap.pop(); k !== undefined; k = heap.pop()) popped.push(k);

@@ -1,56 +1,73 @@
 /**
- * A binary min-heap of distinct numeric keys (prices as doubles: exact below 2^53; see Ladder). Removal is lazy: a key whose level emptied stays
- * until it reaches the top, so cancelling an order never touches the heap (O(1) cancel).
+ * A binary min-heap of numeric keys (prices as doubles: exact below 2^53; see Ladder), each with
+ * a value: the ladder keeps its price levels themselves here, so that finding the best level is
+ * a read of the top, not a map lookup by its key. Keys and values sit in two parallel arrays: a
+ * sift compares plain doubles and never reads a value. Removal is lazy: a level that emptied
+ * stays until it reaches the top, so cancelling an order never touches the heap (O(1) cancel).
  */
-export class PriceHeap {
-  private readonly items: number[] = [];
+export class PriceHeap<V> {
+  private readonly keys: number[] = [];
+  private readonly values: V[] = [];
 
   get size(): number {
-    return this.items.length;
+    return this.keys.length;
   }
 
-  peek(): number | undefined {
-    return this.items[0];
+  /** The value with the smallest key. */
+  peek(): V | undefined {
+    return this.values[0];
   }
 
-  push(key: number): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(key);
+  push(key: number, value: V): void {
+    const keys = this.keys;
+    const values = this.values;
+    let i = keys.length;
+    keys.push(key);
+    values.push(value);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = items[parent] as number;
+      const p = keys[parent] as number;
       if (p <= key) break;
-      items[i] = p;
+      keys[i] = p;
+      values[i] = values[parent] as V;
       i = parent;
     }
-    items[i] = key;
+    keys[i] = key;
+    values[i] = value;
   }
 
-  /** Replaces the keys with `keys`, heapified in O(n) (Floyd). */
-  reset(keys: Iterable<number>): void {
-    const items = this.items;
-    items.length = 0;
-    for (const k of keys) items.push(k);
-    for (let i = (items.length >> 1) - 1; i >= 0; i -= 1) siftDown(items, i, items[i] as number);
+  /** Replaces the entries with `entries`, heapified in O(n) (Floyd). */
+  reset(entries: Iterable<readonly [number, V]>): void {
+    const keys = this.keys;
+    const values = this.values;
+    keys.length = 0;
+    values.length = 0;
+    for (const [k, v] of entries) {
+      keys.push(k);
+      values.push(v);
+    }
+    for (let i = (keys.length >> 1) - 1; i >= 0; i -= 1) siftDown(keys, values, i, keys[i] as number, values[i] as V);
   }
 
-  pop(): number | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length === 0 || last === undefined) return top;
-    siftDown(items, 0, last);
+  /** Takes the value with the smallest key off the heap. */
+  pop(): V | undefined {
+    const keys = this.keys;
+    const values = this.values;
+    const top = values[0];
+    const lastKey = keys.pop();
+    const lastValue = values.pop() as V;
+    if (keys.length === 0 || lastKey === undefined) return top;
+    siftDown(keys, values, 0, lastKey, lastValue);
     return top;
   }
 
   /**
-   * Keys in ascending order, lazily: a second small heap holds the frontier of the binary heap
+   * Values in ascending order of their keys, lazily: a second small heap holds the frontier of the binary heap
    * (a node's children become candidates when it is taken), so the k smallest cost O(k log k),
    * not a sort of the whole heap. The heap must not change during the walk.
    */
-  *ascending(): Generator<number> {
-    const items = this.items;
+  *ascending(): Generator<V> {
+    const items = this.keys;
     if (items.length === 0) return;
     const frontier: number[] = [0];
     const key = (i: number) => items[i] as number;
@@ -72,7 +89,7 @@ export class PriceHeap {
         }
         frontier[i] = last;
       }
-      yield key(top);
+      yield this.values[top] as V;
       for (const child of [2 * top + 1, 2 * top + 2]) {
         if (child >= items.length) continue;
         let i = frontier.length;
@@ -89,17 +106,19 @@ export class PriceHeap {
   }
 }
 
-/** Puts `key` at index `i` and moves it down past smaller children until the heap holds again. */
-function siftDown(items: number[], i: number, key: number): void {
-  const n = items.length;
+/** Puts `key` and its value at index `i` and moves them down past smaller children until the heap holds again. */
+function siftDown<V>(keys: number[], values: V[], i: number, key: number, value: V): void {
+  const n = keys.length;
   for (;;) {
     const l = 2 * i + 1;
     if (l >= n) break;
     const r = l + 1;
-    const c = r < n && (items[r] as number) < (items[l] as number) ? r : l;
-    if ((items[c] as number) >= key) break;
-    items[i] = items[c] as number;
+    const c = r < n && (keys[r] as number) < (keys[l] as number) ? r : l;
+    if ((keys[c] as number) >= key) break;
+    keys[i] = keys[c] as number;
+    values[i] = values[c] as V;
     i = c;
   }
-  items[i] = key;
+  keys[i] = key;
+  values[i] = value;
 }
