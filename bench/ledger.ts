@@ -20,7 +20,7 @@ import { Topic, type Allocation, type UsageMetered } from '#contracts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
 import { runMigrations } from '#migrations';
 import { parseConfig } from '#platform';
-import { fmt, freshDatabase, peakRssMiB, percentile, startService, stopService, waitReady } from './support.js';
+import { cpuSeconds, fmt, freshDatabase, peakRssMiB, percentile, readStackCpu, stackCpuSince, startService, stopService, waitReady } from './support.js';
 
 const N = Number(process.env['BENCH_EVENTS'] ?? 50_000);
 const RATE = Number(process.env['BENCH_RATE'] ?? 2_000);
@@ -139,8 +139,13 @@ while (atT0 === 0) {
   atT0 = await postedCount();
 }
 const t0 = performance.now();
+const serviceCpuAtT0 = cpuSeconds(service.pid ?? 0);
+const stackAtT0 = readStackCpu();
 await postedAtLeast(N, 50);
 const throughput = (N - atT0) / ((performance.now() - t0) / 1_000);
+// Where an event's CPU goes while draining: billing itself and each shared process.
+const µsPerEvent = (seconds: number) => fmt((seconds * 1e6) / (N - atT0), 1);
+const drainCpu = [`billing ${µsPerEvent(cpuSeconds(service.pid ?? 0) - serviceCpuAtT0)}`, ...stackCpuSince(stackAtT0).map(({ name, seconds }) => `${name} ${µsPerEvent(seconds)}`)];
 
 // ---- 2. latency at a steady rate -------------------------------------------------------------
 const sentAt = new Map<string, number>();
@@ -193,6 +198,7 @@ await db.end();
 console.log(`
 bench:ledger — usage events on Kafka → journal postings, exactly once (billing as its own process)
   throughput: ${N} events drained at ${fmt(throughput, 0)} events/s (budget 20,000: ${fmt(throughput / 20_000, 2)}×)
+                CPU µs per event while draining: ${drainCpu.join(', ')} (two cores at 20,000 events/s: 100 in all)
   latency at ${RATE}/s for ${LATENCY_SECONDS} s: p50 ${fmt(percentile(latencies, 50), 0)} ms, p99 ${fmt(percentile(latencies, 99), 0)} ms (${latencies.length}/${total} posted)
   exactly once: ${dupRows[0]?.n ?? '?'} duplicate postings; journal sum ${sumRows[0]?.s ?? '?'} (must be 0)
   baseline (bare kafkajs consumer, same events): ${fmt(baseRate, 0)} msgs/s; ratio ${fmt(throughput / baseRate, 3)}

@@ -129,7 +129,7 @@ export class InvoiceAtPosting1764280000000 implements MigrationInterface {
 }
 
 /** A customer's charges: the customer's own entries of usage and reversal transactions. */
-const INVOICE_CHARGES = `
+export const INVOICE_CHARGES = `
   SELECT t.invoice_id, e.job_id, e.kind, date_trunc('month', e.posted_at AT TIME ZONE 'UTC')::date AS usage_period,
          sum(e.amount)::bigint AS amount_nano_usd
     FROM billing.transactions t JOIN billing.entries e USING (tx_id)
@@ -157,7 +157,7 @@ const ACCOUNTS_AND_ASSETS_EXIST = `
  * The references check of 1764260000000, with the invoice rules added to its look-up of the
  * statement's transactions: one pass over them, one probe per distinct invoice.
  */
-const CHECK_ENTRY_REFERENCES_WITH_INVOICES = `
+export const CHECK_ENTRY_REFERENCES_WITH_INVOICES = `
   CREATE OR REPLACE FUNCTION billing.check_entry_references() RETURNS trigger LANGUAGE plpgsql AS $$
   DECLARE
     bad record;

@@ -17,6 +17,7 @@ import { BalancesInOrder1764250000000 } from './1764250000000-balances-in-order.
 import { JournalReferencesPerStatement1764260000000 } from './1764260000000-journal-references-per-statement.js';
 import { InvoiceEntriesPerStatement1764270000000 } from './1764270000000-invoice-entries-per-statement.js';
 import { InvoiceAtPosting1764280000000 } from './1764280000000-invoice-at-posting.js';
+import { JournalReferencesOnTransactions1764290000000 } from './1764290000000-journal-references-on-transactions.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -39,6 +40,7 @@ export const migrations = [
   JournalReferencesPerStatement1764260000000,
   InvoiceEntriesPerStatement1764270000000,
   InvoiceAtPosting1764280000000,
+  JournalReferencesOnTransactions1764290000000,
 ];
 
 export { allEntities } from './entities.js';

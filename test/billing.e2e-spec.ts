@@ -88,7 +88,7 @@ describe('billing: usage posted to the journal exactly once', () => {
     // 0.5 h × ($2.00 + $0.10) = $1.05, + 2% fee = $1.071, debited to the customer.
     expect(await balance(`customer:${c}`)).toBe(1_071_000_000n);
     const lines = await sql<{ kind: string; amount: string; job_id: string }>(
-      `SELECT e.kind, e.amount, e.job_id FROM billing.entries e JOIN billing.transactions t USING (tx_id) WHERE t.idempotency_key = $1 ORDER BY e.entry_id`,
+      `SELECT e.kind, e.amount, t.job_id FROM billing.entries e JOIN billing.transactions t USING (tx_id) WHERE t.idempotency_key = $1 ORDER BY e.entry_id`,
       [`usage:${u.usageId}`],
     );
     expect(lines.map((l) => [l.kind, l.amount])).toEqual([
@@ -198,7 +198,7 @@ describe('billing: usage posted to the journal exactly once', () => {
     await waitFor('the usage posted', async () => ((await posted([u1.usageId])) === 1 ? true : undefined), 30_000, 100);
 
     // The month the journal posted it in (not the test's clock, which may have crossed midnight since).
-    const [{ month }] = (await sql<{ month: string }>(`SELECT to_char(min(posted_at) AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM billing.entries WHERE customer_id = $1`, [c])) as [{ month: string }];
+    const [{ month }] = (await sql<{ month: string }>(`SELECT to_char(min(posted_at) AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM billing.transactions WHERE customer_id = $1`, [c])) as [{ month: string }];
     const id = `inv:${c}:${month}`;
     const get = async <T>(path: string) => {
       const res = await fetch(`${gateway.url}${path}`, { headers: await auth('finance', 'finance-e2e') });

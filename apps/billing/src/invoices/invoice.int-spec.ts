@@ -39,19 +39,20 @@ describe('billing invoices (PostgreSQL)', () => {
     await db.transaction(async (m) => {
       const accounts = [...new Set(txs.flatMap((t) => [`customer:${t.customerId}`, 'provider:int-p']))];
       await m.query(`INSERT INTO billing.accounts (account_id, kind, owner_id, asset) SELECT a, split_part(a, ':', 1), split_part(a, ':', 2), 'USD' FROM unnest($1::text[]) a ON CONFLICT DO NOTHING`, [accounts]);
-      const entries: { tx_id: string; account_id: string; amount: number; customer_id: string }[] = [];
+      const entries: { tx_id: string; account_id: string; amount: number }[] = [];
       for (const t of txs) {
-        const [{ tx_id }] = (await m.query(`INSERT INTO billing.transactions (idempotency_key, request_hash, kind, refs, invoice_id) VALUES ($1, 'h', $2, $3, $4) RETURNING tx_id`, [
+        const [{ tx_id }] = (await m.query(`INSERT INTO billing.transactions (idempotency_key, request_hash, kind, refs, invoice_id, customer_id) VALUES ($1, 'h', $2, $3, $4, $5) RETURNING tx_id`, [
           randomUUID(),
           t.kind ?? 'usage',
           JSON.stringify({ customerId: t.customerId }),
           t.invoiceId,
+          t.customerId,
         ])) as [{ tx_id: string }];
-        entries.push({ tx_id, account_id: `customer:${t.customerId}`, amount: 4, customer_id: t.customerId }, { tx_id, account_id: 'provider:int-p', amount: -4, customer_id: t.customerId });
+        entries.push({ tx_id, account_id: `customer:${t.customerId}`, amount: 4 }, { tx_id, account_id: 'provider:int-p', amount: -4 });
       }
       await m.query(
-        `INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind, customer_id)
-         SELECT tx_id, account_id, 'USD', amount, 'compute', customer_id FROM json_to_recordset($1::json) AS x(tx_id bigint, account_id text, amount bigint, customer_id text)`,
+        `INSERT INTO billing.entries (tx_id, account_id, asset, amount, kind)
+         SELECT tx_id, account_id, 'USD', amount, 'compute' FROM json_to_recordset($1::json) AS x(tx_id bigint, account_id text, amount bigint)`,
         [JSON.stringify(entries)],
       );
     });

@@ -79,9 +79,9 @@ export class InvoiceService implements OnApplicationBootstrap, OnApplicationShut
       // The charge lines exactly as the draft preview reads them (gateway.billing_invoice_charges),
       // so closing writes what the draft showed.
       const charges: { job_id: string | null; kind: string; usage_period: string; amount: string }[] = await m.query(
-        `SELECT e.job_id, e.kind, to_char(date_trunc('month', e.posted_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS usage_period, sum(e.amount)::text AS amount
+        `SELECT t.job_id, e.kind, to_char(date_trunc('month', t.posted_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS usage_period, sum(e.amount)::text AS amount
            FROM "${B}".transactions t JOIN "${B}".entries e USING (tx_id)
-          WHERE t.invoice_id = $1 AND e.account_id LIKE 'customer:%' AND e.customer_id IS NOT NULL GROUP BY 1, 2, 3`,
+          WHERE t.invoice_id = $1 AND e.account_id LIKE 'customer:%' AND t.customer_id IS NOT NULL GROUP BY 1, 2, 3`,
         [invoiceId],
       );
       const lines = invoiceLines(

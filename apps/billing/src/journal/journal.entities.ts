@@ -43,6 +43,9 @@ export class AccountEntity {
   createdAt!: Date;
 }
 
+/** The reference columns say exactly what `refs` says (JournalReferencesOnTransactions1764290000000). */
+const TRANSACTION_REFS_CHECK = `customer_id IS NOT DISTINCT FROM refs->>'customerId' AND provider_id IS NOT DISTINCT FROM refs->>'providerId' AND job_id IS NOT DISTINCT FROM refs->>'jobId'`;
+
 /**
  * One journal transaction: unique by its idempotency key, with the hash of what created it. A
  * charge (usage or its reversal) names the invoice it is on, decided when it is posted
@@ -53,6 +56,10 @@ export class AccountEntity {
 @Index('transactions_invoice_idx', ['invoiceId'], { where: 'invoice_id IS NOT NULL' })
 @Unique('transactions_reverses_unique', ['reverses'])
 @Check('transactions_kind_check', `kind IN ('usage', 'top-up', 'grant', 'reversal', 'invoice-rounding')`)
+@Check('transactions_refs_columns_check', TRANSACTION_REFS_CHECK)
+@Index('transactions_customer_idx', ['customerId', 'postedAt'])
+@Index('transactions_provider_idx', ['providerId', 'postedAt'])
+@Index('transactions_job_idx', ['jobId'])
 export class TransactionEntity {
   @PrimaryGeneratedColumn({ name: 'tx_id', type: 'bigint' })
   txId!: string;
@@ -79,6 +86,16 @@ export class TransactionEntity {
   @Column({ name: 'invoice_id', type: 'text', nullable: true })
   invoiceId!: string | null;
 
+  /** `refs.customerId`, `refs.providerId` and `refs.jobId` as columns: finance filters the journal (every entry) by them. */
+  @Column({ name: 'customer_id', type: 'text', nullable: true })
+  customerId!: string | null;
+
+  @Column({ name: 'provider_id', type: 'text', nullable: true })
+  providerId!: string | null;
+
+  @Column({ name: 'job_id', type: 'text', nullable: true })
+  jobId!: string | null;
+
   @Column({ name: 'posted_at', type: 'timestamptz', default: () => 'now()' })
   postedAt!: Date;
 }
@@ -86,14 +103,12 @@ export class TransactionEntity {
 /**
  * One signed line of a transaction (positive debit, negative credit), in atomic units. Its
  * transaction, account and asset are checked once per statement by a trigger, not by foreign keys
- * row by row (migration JournalReferencesPerStatement1764260000000).
+ * row by row (migration JournalReferencesPerStatement1764260000000). Its customer, provider, job,
+ * allocation and usage are its transaction's (JournalReferencesOnTransactions1764290000000).
  */
 @Entity({ schema: AppSchema.Billing, name: 'entries' })
 @Index('entries_tx_idx', ['txId'])
 @Index('entries_account_idx', ['accountId', 'entryId'])
-@Index('entries_customer_idx', ['customerId', 'postedAt'])
-@Index('entries_provider_idx', ['providerId', 'postedAt'])
-@Index('entries_job_idx', ['jobId'])
 export class EntryEntity {
   @PrimaryGeneratedColumn({ name: 'entry_id', type: 'bigint' })
   entryId!: string;
@@ -124,21 +139,6 @@ export class EntryEntity {
 
   @Column({ type: 'text' })
   kind!: string;
-
-  @Column({ name: 'customer_id', type: 'text', nullable: true })
-  customerId!: string | null;
-
-  @Column({ name: 'provider_id', type: 'text', nullable: true })
-  providerId!: string | null;
-
-  @Column({ name: 'job_id', type: 'text', nullable: true })
-  jobId!: string | null;
-
-  @Column({ name: 'allocation_id', type: 'text', nullable: true })
-  allocationId!: string | null;
-
-  @Column({ name: 'usage_id', type: 'text', nullable: true })
-  usageId!: string | null;
 
   @Column({ name: 'posted_at', type: 'timestamptz', default: () => 'now()' })
   postedAt!: Date;

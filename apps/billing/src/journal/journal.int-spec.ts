@@ -139,6 +139,28 @@ describe('billing journal (PostgreSQL)', () => {
     await expect(post(second)).rejects.toThrow(/transactions_reverses_unique/);
   });
 
+  it("keeps a transaction's reference columns equal to its refs, which finance filters the entries by", async () => {
+    const customer = `c-${randomUUID().slice(0, 8)}`;
+    const provider = `p-${randomUUID().slice(0, 8)}`;
+    const jobId = randomUUID();
+    const usage = usageTransaction({ usageId: randomUUID(), allocationId: 'a1', jobId, customerId: customer, providerId: provider, consumed: { kind: 'tokens', tokens: 1_000n }, computeNanoUsd: 5_000n, energyNanoUsd: 1_000n, feeBps: 100 });
+    await db.transaction((m) => postTransaction(m, usage, 'test'));
+    expect(await db.query(`SELECT customer_id, provider_id, job_id FROM billing.transactions WHERE idempotency_key = $1`, [usage.key])).toEqual([{ customer_id: customer, provider_id: provider, job_id: jobId }]);
+    // Through the finance view, by each filter: every entry of the usage, from the transaction's columns.
+    const lines = usage.lines.filter((l) => l.amount !== 0n).length;
+    expect(lines).toBeGreaterThanOrEqual(4);
+    for (const [column, value] of [['customer_id', customer], ['provider_id', provider], ['job_id', jobId]] as const) {
+      expect(await db.query(`SELECT count(*)::int AS n FROM gateway.billing_entries WHERE ${column} = $1`, [value])).toEqual([{ n: lines }]);
+    }
+    // A row whose columns say something else than its refs is refused.
+    await expect(
+      db.query(`INSERT INTO billing.transactions (idempotency_key, request_hash, kind, refs, customer_id) VALUES ($1, 'h', 'grant', $2, 'someone-else')`, [randomUUID(), JSON.stringify({ customerId: customer })]),
+    ).rejects.toThrow(/transactions_refs_columns_check/);
+    await expect(db.query(`INSERT INTO billing.transactions (idempotency_key, request_hash, kind, refs) VALUES ($1, 'h', 'grant', $2)`, [randomUUID(), JSON.stringify({ customerId: customer })])).rejects.toThrow(
+      /transactions_refs_columns_check/,
+    );
+  });
+
   it('resolves a hold once, and never deletes one', async () => {
     const id = randomUUID();
     await db.query(`INSERT INTO billing.holds (hold_id, customer_id, amount, status) VALUES ($1, 'c', 100, 'open')`, [id]);

@@ -50,8 +50,8 @@ export async function postTransactions(manager: EntityManager, txs: readonly Led
   const charged = heads.map(chargedCustomer);
   const invoices = await invoiceTargets(manager, [...new Set(charged.filter((c) => c !== undefined))]);
   const inserted: { tx_id: string; idempotency_key: string }[] = await manager.query(
-    `INSERT INTO "${B}".transactions (idempotency_key, request_hash, kind, reverses, refs, invoice_id)
-     SELECT x.key, x.hash, x.kind, r.tx_id, x.refs, x.invoice
+    `INSERT INTO "${B}".transactions (idempotency_key, request_hash, kind, reverses, refs, invoice_id, customer_id, provider_id, job_id)
+     SELECT x.key, x.hash, x.kind, r.tx_id, x.refs, x.invoice, x.refs->>'customerId', x.refs->>'providerId', x.refs->>'jobId'
        FROM ROWS FROM (json_to_recordset($1::json) AS (key text, hash text, kind text, reverses text, refs jsonb, invoice text))
             WITH ORDINALITY AS x(key, hash, kind, reverses, refs, invoice, n)
        LEFT JOIN "${B}".transactions r ON r.idempotency_key = x.reverses
@@ -130,10 +130,8 @@ export async function postTransactions(manager: EntityManager, txs: readonly Led
     [accounts],
   );
   await manager.query(
-    `INSERT INTO "${B}".entries (tx_id, account_id, asset, amount, kind, customer_id, provider_id, job_id, allocation_id, usage_id)
-     SELECT tx_id, account_id, asset, amount, kind, customer_id, provider_id, job_id, allocation_id, usage_id
-       FROM json_to_recordset($1::json) AS x(tx_id bigint, account_id text, asset text, amount bigint, kind text, customer_id text,
-            provider_id text, job_id text, allocation_id text, usage_id text)`,
+    `INSERT INTO "${B}".entries (tx_id, account_id, asset, amount, kind)
+     SELECT tx_id, account_id, asset, amount, kind FROM json_to_recordset($1::json) AS x(tx_id bigint, account_id text, asset text, amount bigint, kind text)`,
     [
       JSON.stringify(
         toEnter.flatMap((tx) =>
@@ -143,11 +141,6 @@ export async function postTransactions(manager: EntityManager, txs: readonly Led
             asset: l.asset,
             amount: l.amount.toString(),
             kind: l.kind,
-            customer_id: tx.refs.customerId ?? null,
-            provider_id: tx.refs.providerId ?? null,
-            job_id: tx.refs.jobId ?? null,
-            allocation_id: tx.refs.allocationId ?? null,
-            usage_id: tx.refs.usageId ?? null,
           })),
         ),
       ),
