@@ -251,6 +251,12 @@ describe('billing: usage posted to the journal exactly once', () => {
       ['fee', true, '7000000'],
     ]);
     expect(late.lines[0]?.description).toContain(`(used in ${month})`);
+    // The list gives each invoice the totals of its own page: a final one's stored, a draft's from its lines.
+    const both = await get<{ items: Invoice[] }>(`/v1/finance/invoices?customer=${c}`);
+    expect(both.items.map((i) => [i.invoiceId, i.status, i.totalMinor, i.exactNanoUsd])).toEqual([
+      [`inv:${c}:${next}`, 'draft', late.totalMinor, late.exactNanoUsd],
+      [id, 'final', final.totalMinor, final.exactNanoUsd],
+    ]);
     // The closed invoice did not change.
     expect(await get<Invoice>(`/v1/finance/invoices/${encodeURIComponent(id)}`)).toEqual(final);
 

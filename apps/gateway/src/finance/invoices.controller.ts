@@ -76,7 +76,10 @@ export class InvoicesController {
         ORDER BY period DESC, customer_id LIMIT $4`,
       [q.customer ?? null, q.period === undefined ? null : `${q.period}-01`, q.status ?? null, q.limit],
     );
-    return { items: await Promise.all(rows.map(async (r) => this.view(r, await this.lines(r)))) };
+    // A final invoice's totals are stored; a draft's come from its lines, all drafts' in one query
+    // (one query per invoice held a pool connection each, and a page of large drafts starved the pool).
+    const lines = await this.linesOf(rows.filter((r) => r.status !== 'final'));
+    return { items: rows.map((r) => this.view(r, lines.get(r.invoice_id) ?? [])) };
   }
 
   @Get('invoices/:id')
@@ -84,7 +87,7 @@ export class InvoicesController {
   @Doc({ tag: 'finance', summary: 'One invoice with its lines', params: { id: invoiceIdParam }, responseExample: { ...EXAMPLE_INVOICE, lines: [EXAMPLE_LINE] }, errors: { 404: 'No such invoice, or not yours.' } })
   async one(@Param('id') raw: string, @CurrentPrincipal() who: Principal) {
     const inv = await this.find(raw, who);
-    const lines = await this.lines(inv);
+    const lines = (await this.linesOf([inv])).get(inv.invoice_id) ?? [];
     return { ...this.view(inv, lines), lines: lines.map(lineView) };
   }
 
@@ -102,7 +105,7 @@ export class InvoicesController {
   async csv(@Param('id') raw: string, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() who: Principal): Promise<string> {
     const inv = await this.find(raw, who);
     res.setHeader('content-disposition', `attachment; filename="${inv.invoice_id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
-    const lines = await this.lines(inv);
+    const lines = (await this.linesOf([inv])).get(inv.invoice_id) ?? [];
     const rows = lines.map((l, i) =>
       [String(i + 1), l.description, l.jobId ?? '', l.kind, l.usagePeriod.slice(0, 7), String(l.priorPeriod), l.amountNanoUsd.toString(), cents(l.amountMinor)].map(csvField).join(','),
     );
@@ -168,31 +171,54 @@ export class InvoicesController {
     return inv;
   }
 
-  /** A final invoice's stored lines, or a draft's lines as closing it now would write them. */
-  private async lines(inv: InvoiceRow): Promise<Line[]> {
-    if (inv.status === 'final') {
-      const rows: { job_id: string | null; kind: string; usage_period: string; prior_period: boolean; description: string; amount_nano_usd: string; amount_minor: string }[] =
+  /**
+   * Each invoice's lines by id: a final invoice's stored lines, a draft's as closing it now would
+   * write them. One query for the finals and one for the drafts, whatever the number of invoices.
+   */
+  private async linesOf(invoices: readonly InvoiceRow[]): Promise<Map<string, Line[]>> {
+    const out = new Map<string, Line[]>(invoices.map((inv) => [inv.invoice_id, []]));
+    const finals = invoices.filter((inv) => inv.status === 'final').map((inv) => inv.invoice_id);
+    const drafts = invoices.filter((inv) => inv.status !== 'final');
+    if (finals.length > 0) {
+      const rows: { invoice_id: string; job_id: string | null; kind: string; usage_period: string; prior_period: boolean; description: string; amount_nano_usd: string; amount_minor: string }[] =
         await this.dataSource.query(
-          `SELECT job_id, kind, to_char(usage_period, 'YYYY-MM-DD') AS usage_period, prior_period, description, amount_nano_usd::text, amount_minor::text
-             FROM "${V}".billing_invoice_lines WHERE invoice_id = $1 ORDER BY line_no`,
-          [inv.invoice_id],
+          `SELECT invoice_id, job_id, kind, to_char(usage_period, 'YYYY-MM-DD') AS usage_period, prior_period, description, amount_nano_usd::text, amount_minor::text
+             FROM "${V}".billing_invoice_lines WHERE invoice_id = ANY($1) ORDER BY invoice_id, line_no`,
+          [finals],
         );
-      return rows.map((r) => ({
-        jobId: r.job_id,
-        kind: r.kind,
-        usagePeriod: r.usage_period,
-        priorPeriod: r.prior_period,
-        description: r.description,
-        amountNanoUsd: BigInt(r.amount_nano_usd),
-        amountMinor: BigInt(r.amount_minor),
-      }));
+      for (const r of rows) {
+        out.get(r.invoice_id)?.push({
+          jobId: r.job_id,
+          kind: r.kind,
+          usagePeriod: r.usage_period,
+          priorPeriod: r.prior_period,
+          description: r.description,
+          amountNanoUsd: BigInt(r.amount_nano_usd),
+          amountMinor: BigInt(r.amount_minor),
+        });
+      }
     }
-    const charges: { job_id: string | null; kind: string; usage_period: string; amount: string }[] = await this.dataSource.query(
-      `SELECT job_id, kind, to_char(usage_period, 'YYYY-MM-DD') AS usage_period, amount_nano_usd::text AS amount FROM "${V}".billing_invoice_charges WHERE invoice_id = $1`,
-      [inv.invoice_id],
-    );
-    const lines = invoiceLines(inv.period, charges.map((c) => ({ jobId: c.job_id, kind: c.kind, usagePeriod: c.usage_period, amountNanoUsd: BigInt(c.amount) })));
-    return roundInvoice(lines).lines.map((l, i) => ({ ...(lines[i] as ChargeLine), amountMinor: l.amountMinor }));
+    if (drafts.length > 0) {
+      const rows: { invoice_id: string; job_id: string | null; kind: string; usage_period: string; amount: string }[] = await this.dataSource.query(
+        `SELECT invoice_id, job_id, kind, to_char(usage_period, 'YYYY-MM-DD') AS usage_period, amount_nano_usd::text AS amount
+           FROM "${V}".billing_invoice_charges WHERE invoice_id = ANY($1)`,
+        [drafts.map((inv) => inv.invoice_id)],
+      );
+      const charges = new Map<string, { jobId: string | null; kind: string; usagePeriod: string; amountNanoUsd: bigint }[]>();
+      for (const c of rows) {
+        let list = charges.get(c.invoice_id);
+        if (list === undefined) charges.set(c.invoice_id, (list = []));
+        list.push({ jobId: c.job_id, kind: c.kind, usagePeriod: c.usage_period, amountNanoUsd: BigInt(c.amount) });
+      }
+      for (const inv of drafts) {
+        const lines = invoiceLines(inv.period, charges.get(inv.invoice_id) ?? []);
+        out.set(
+          inv.invoice_id,
+          roundInvoice(lines).lines.map((l, i) => ({ ...(lines[i] as ChargeLine), amountMinor: l.amountMinor })),
+        );
+      }
+    }
+    return out;
   }
 
   private view(r: InvoiceRow, lines: readonly Line[]) {
