@@ -76,9 +76,9 @@ export class InvoicesController {
         ORDER BY period DESC, customer_id LIMIT $4`,
       [q.customer ?? null, q.period === undefined ? null : `${q.period}-01`, q.status ?? null, q.limit],
     );
-    // A final invoice's totals are stored; a draft's come from its lines, all drafts' in one query
+    // A final invoice's totals are stored (and all `view` needs); a draft's come from its lines, all drafts' in one query
     // (one query per invoice held a pool connection each, and a page of large drafts starved the pool).
-    const lines = await this.linesOf(rows.filter((r) => r.status !== 'final'));
+    const lines = await this.linesOf(rows.filter((r) => r.total_minor === null || r.exact_nano_usd === null));
     return { items: rows.map((r) => this.view(r, lines.get(r.invoice_id) ?? [])) };
   }
 
