@@ -25,4 +25,39 @@ describe('Ladder', () => {
       { numRuns: 50 },
     );
   });
+
+  it('keeps time order and bounded memory when orders leave from the middle of a level', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat({ max: 2 }), fc.nat()), { minLength: 100, maxLength: 3_000 }), (moves) => {
+        // Three prices, many orders each: cancels hit the middle of long queues.
+        const ladder = new Ladder<string>(1);
+        const live: Node<string>[] = [];
+        let seq = 0;
+        for (const [add, price, pick] of moves) {
+          if (add || live.length === 0) {
+            const id = `o${(seq += 1)}`;
+            live.push(ladder.insert(id, id, BigInt(price), 1n, seq));
+          } else {
+            const [node] = live.splice(pick % live.length, 1);
+            ladder.remove(node as Node<string>);
+          }
+          expect(ladder.size).toBe(live.length);
+          // A level's dead slots are dropped once they outnumber its live orders (with some slack).
+          expect(ladder.queueSlots).toBeLessThanOrEqual(2 * live.length + 3 * 65);
+        }
+        const expected = [...live].sort((a, b) => Number(a.price - b.price) || a.seq - b.seq).map((n) => n.order);
+        expect([...ladder.walk()].map((n) => n.order)).toEqual(expected);
+        expect(ladder.best()?.order).toBe(expected[0]);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('gives back the slots of orders cancelled behind a first order that stays', () => {
+    const ladder = new Ladder<string>(1);
+    const nodes = Array.from({ length: 1_000 }, (_, i) => ladder.insert(`o${i}`, `o${i}`, 10n, 1n, i));
+    for (const node of nodes.slice(1, -1)) ladder.remove(node);
+    expect(ladder.queueSlots).toBeLessThanOrEqual(2 * 2 + 65);
+    expect([...ladder.walk()].map((n) => n.order)).toEqual(['o0', 'o999']);
+  });
 });

@@ -1,10 +1,10 @@
 import { PriceHeap } from './price-heap.js';
 import type { Ask } from './types.js';
 
-/** One resting order in a price level's FIFO. */
+/** One resting order in a price level's queue. */
 export interface Node<T> {
   order: T;
-  /** The order's id, kept here so that removing it never reads the (by then cold) order again. */
+  /** The order's id (the book's index is keyed by it), kept here so that removal never reads the (by then cold) order. */
   id: string;
   /** The ladder it rests on: removal goes straight there, without a lookup by region. */
   readonly ladder: Ladder<T>;
@@ -15,15 +15,21 @@ export interface Node<T> {
   price: bigint;
   /** The price as the level's key (see `levelKey`). */
   key: number;
-  prev: Node<T> | undefined;
-  next: Node<T> | undefined;
+  /** The level it rests in; undefined once removed (its slot in the level's queue is then dead). */
   level: Level<T> | undefined;
 }
 
+/**
+ * A price level: its orders in time order, in an array read from `head`. A removed order only
+ * marks itself dead (the queue skips it later), so a cancel touches the node and its level and
+ * never its neighbours, which in a large book are cold: a linked list's unlink read two of them.
+ */
 export interface Level<T> {
-  head: Node<T> | undefined;
-  tail: Node<T> | undefined;
-  count: number;
+  items: Node<T>[];
+  /** The first slot that may be live: every slot before it is dead. */
+  head: number;
+  /** Live orders in `items` (the others, from `head` on, are dead). */
+  live: number;
 }
 
 /**
@@ -37,16 +43,16 @@ export function levelKey(price: bigint): number {
   const key = Number(price);
   return key > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : key < -Number.MAX_SAFE_INTEGER ? -Number.MAX_SAFE_INTEGER : key;
 }
-/** Dead heap entries tolerated beyond the live levels' count before a rebuild. */
+/** Dead entries tolerated (heap entries beyond twice the live levels, queue slots beyond twice a level's live orders) before a rebuild. */
 const COMPACT_SLACK = 64;
 /** Removed nodes kept for reuse, at most (a bound, so that a book that shrank gives memory back). */
 const SPARE_NODES = 1_024;
 
 /**
- * Price levels, each a FIFO linked list, with the best price on a heap. Insert is O(log levels)
- * amortised for a new price and O(1) otherwise; remove is O(1) (an empty level leaves the heap
- * lazily, or in a rebuild); the best order is O(1) amortised. `direction` 1 puts the lowest price first (asks), -1 the
- * highest (bids, stored negated on the heap).
+ * Price levels, each a FIFO queue (see `Level`), with the best price on a heap. Insert is
+ * O(log levels) amortised for a new price and O(1) amortised otherwise; remove is O(1) (an empty
+ * level leaves the heap lazily, or in a rebuild); the best order is O(1) amortised. `direction` 1
+ * puts the lowest price first (asks), -1 the highest (bids, stored negated on the heap).
  */
 export class Ladder<T> {
   private readonly levels = new Map<number, Level<T>>();
@@ -57,11 +63,7 @@ export class Ladder<T> {
    */
   private readonly heap = new PriceHeap<Level<T>>();
   private live = 0;
-  /**
-   * Removed nodes, reused by the next inserts. A book churns (every quote replaces an offer, every
-   * fill removes one) and a node lives just long enough to be copied by the young-generation
-   * collector before it dies: reusing it keeps that copying off the path of every order.
-   */
+  /** Removed nodes that no queue holds any more, reused by the next inserts (see `recycle`). */
   private readonly spare: Node<T>[] = [];
 
   constructor(private readonly direction: 1 | -1) {}
@@ -74,7 +76,7 @@ export class Ladder<T> {
     const key = levelKey(price);
     let level = this.levels.get(key);
     if (level === undefined) {
-      level = { head: undefined, tail: undefined, count: 0 };
+      level = { items: [], head: 0, live: 0 };
       this.levels.set(key, level);
       // Emptied levels leave the heap only when they reach its top, and a book whose prices keep
       // moving (every quote a new price) would grow it without end, and every walk past the best
@@ -84,7 +86,7 @@ export class Ladder<T> {
       else this.heap.push(this.direction === 1 ? key : -key, level);
     }
     let node = this.spare.pop();
-    if (node === undefined) node = { order, id, ladder: this, remaining: quantity, seq, price, key, prev: level.tail, next: undefined, level };
+    if (node === undefined) node = { order, id, ladder: this, remaining: quantity, seq, price, key, level };
     else {
       node.order = order;
       node.id = id;
@@ -92,31 +94,56 @@ export class Ladder<T> {
       node.seq = seq;
       node.price = price;
       node.key = key;
-      node.prev = level.tail;
       node.level = level;
     }
-    if (level.tail === undefined) level.head = node;
-    else level.tail.next = node;
-    level.tail = node;
-    level.count += 1;
+    level.items.push(node);
+    level.live += 1;
     this.live += 1;
     return node;
   }
 
+  /** O(1): the node is marked dead where it stands. */
   remove(node: Node<T>): void {
     const level = node.level;
     if (level === undefined) return;
-    if (node.prev === undefined) level.head = node.next;
-    else node.prev.next = node.next;
-    if (node.next === undefined) level.tail = node.prev;
-    else node.next.prev = node.prev;
     node.level = undefined;
-    node.prev = undefined;
-    node.next = undefined;
-    level.count -= 1;
+    level.live -= 1;
     this.live -= 1;
+    if (level.live === 0) this.levels.delete(node.key); // the heap forgets it when it surfaces
+    else if (level.items.length - level.head > 2 * level.live + COMPACT_SLACK) this.compact(level);
+  }
+
+  /**
+   * Drops a level's dead slots, keeping the live in order, in a new array: a walk in progress keeps
+   * the array it holds (where the dead stay dead), so a removal during a walk may compact too.
+   */
+  private compact(level: Level<T>): void {
+    const items = level.items;
+    const kept: Node<T>[] = [];
+    for (let i = level.head; i < items.length; i += 1) {
+      const node = items[i] as Node<T>;
+      if (node.level === level) kept.push(node);
+      else this.recycle(node);
+    }
+    level.items = kept;
+    level.head = 0;
+  }
+
+  /**
+   * A removed node, once no level's queue holds it, is kept for the next insert. A book churns
+   * (every quote replaces an offer, every fill removes one) and a node lives just long enough to
+   * be copied by the young-generation collector before it dies: reusing it keeps that copying
+   * off the path of every order.
+   */
+  private recycle(node: Node<T>): void {
     if (this.spare.length < SPARE_NODES) this.spare.push(node);
-    if (level.count === 0) this.levels.delete(node.key); // the heap forgets it when it surfaces
+  }
+
+  /** Queue slots of the live levels, live or dead (bounded by about twice the orders). */
+  get queueSlots(): number {
+    let n = 0;
+    for (const level of this.levels.values()) n += level.items.length - level.head;
+    return n;
   }
 
   /** Entries on the price heap, live or not (bounded by about twice the levels). */
@@ -133,9 +160,30 @@ export class Ladder<T> {
     for (;;) {
       const level = this.heap.peek();
       if (level === undefined) return undefined;
-      if (level.head !== undefined) return level.head;
-      this.heap.pop();
+      if (level.live === 0) {
+        this.heap.pop();
+        continue;
+      }
+      return this.first(level);
     }
+  }
+
+  /** A live level's first live order, moving its head past the dead (which go back to the spares). */
+  private first(level: Level<T>): Node<T> {
+    const items = level.items;
+    let head = level.head;
+    let node = items[head] as Node<T>;
+    while (node.level !== level) {
+      this.recycle(node);
+      head += 1;
+      node = items[head] as Node<T>;
+    }
+    if (head !== level.head) {
+      level.head = head;
+      // Slots before the head are never read again; once they are most of the array, drop them.
+      if (head > COMPACT_SLACK && head * 2 > items.length) this.compact(level);
+    }
+    return node;
   }
 
   /**
@@ -148,7 +196,7 @@ export class Ladder<T> {
     const firstLevel = first.level as Level<T>;
     yield* this.walkLevel(firstLevel);
     // Past the best level (a constraint or a large order): the other levels, in order. Every
-    // level is on the heap once; the dead ones (emptied, perhaps by this walk) have no head.
+    // level is on the heap once; the dead ones (emptied, perhaps by this walk) have no live order.
     for (const level of this.heap.ascending()) {
       if (level === firstLevel) continue;
       yield* this.walkLevel(level);
@@ -156,11 +204,11 @@ export class Ladder<T> {
   }
 
   private *walkLevel(level: Level<T>): Generator<Node<T>> {
-    let node = level.head;
-    while (node !== undefined) {
-      const next = node.next;
-      yield node;
-      node = next;
+    // A removal during the walk only marks a node dead: the array and the indexes stay put.
+    const items = level.items;
+    for (let i = level.head; i < items.length; i += 1) {
+      const node = items[i] as Node<T>;
+      if (node.level === level) yield node;
     }
   }
 }

@@ -1,3 +1,4 @@
+import { IdIndex } from './id-index.js';
 import { Ladder, type Node } from './ladder.js';
 import type { Ask, Bid, Constraints, Fill, MatchResult } from './types.js';
 
@@ -26,9 +27,9 @@ const NO_FILLS: readonly Fill[] = Object.freeze([]);
  */
 export class OrderBook {
   private readonly regions = new Map<string, Ladder<Ask>>();
-  private readonly asks = new Map<string, Node<Ask>>();
+  private readonly asks = new IdIndex<Node<Ask>>();
   private readonly bids = new Ladder<Bid>(-1);
-  private readonly restingBids = new Map<string, Node<Bid>>();
+  private readonly restingBids = new IdIndex<Node<Bid>>();
   private seq = 0;
   /** Region names in order, kept while no region is added (the common case per operation). */
   private regionOrder: string[] = [];
@@ -70,14 +71,15 @@ export class OrderBook {
       this.regionOrder = [...this.regions.keys()].sort();
       this.ladders = this.regionOrder.map((r) => this.regions.get(r) as Ladder<Ask>);
     }
-    this.asks.set(ask.id, ladder.insert(ask, ask.id, ask.price, ask.quantity, (this.seq += 1)));
+    this.asks.add(ladder.insert(ask, ask.id, ask.price, ask.quantity, (this.seq += 1)));
     return this.rematch(ask.price, now);
   }
 
   cancelAsk(id: string): boolean {
-    const node = this.asks.get(id);
+    // One probe of the index finds and removes it.
+    const node = this.asks.delete(id);
     if (node === undefined) return false;
-    this.removeAsk(node);
+    node.ladder.remove(node);
     return true;
   }
 
@@ -90,15 +92,14 @@ export class OrderBook {
     const fills = this.match(bid, bid.quantity, now);
     let remaining = bid.quantity;
     for (const f of fills) remaining -= f.quantity;
-    if (remaining > 0n && rest) this.restingBids.set(bid.id, this.bids.insert(bid, bid.id, bid.limit, remaining, (this.seq += 1)));
+    if (remaining > 0n && rest) this.restingBids.add(this.bids.insert(bid, bid.id, bid.limit, remaining, (this.seq += 1)));
     return { fills, remaining };
   }
 
   cancelBid(id: string): boolean {
-    const node = this.restingBids.get(id);
+    const node = this.restingBids.delete(id);
     if (node === undefined) return false;
     this.bids.remove(node);
-    this.restingBids.delete(id);
     return true;
   }
 
@@ -143,10 +144,10 @@ export class OrderBook {
   /** Removes asks whose validity has ended; returns their ids. */
   expire(now: number): string[] {
     const gone: string[] = [];
-    for (const [id, node] of this.asks) {
+    for (const node of this.asks.values()) {
       if (node.order.validUntil <= now) {
+        gone.push(node.id);
         this.removeAsk(node);
-        gone.push(id);
       }
     }
     return gone;
