@@ -1,24 +1,28 @@
-/** Slot states in `tags`: every real tag is 2 or more. */
+/** Slot states in a tag position: every real tag is 2 or more. */
 const EMPTY = 0;
 const DELETED = 1;
 const MIN_CAPACITY = 16;
 
 /**
  * Resting orders by id: an open-addressing hash table (linear probing) of the values themselves,
- * keyed by their `id`, with each id's 32-bit hash in a typed array beside them.
+ * keyed by their `id`, each beside its id's 32-bit hash.
  *
  * Why not a `Map<string, V>`: in a book of 10k–100k orders every lookup lands on a cold part of
  * the table. A `Map` probe for an id that is not there (every new order) reads each chained
  * candidate's key string to compare it, and reaches the value through a third place. Here a probe
- * reads the packed tags, and only a full 32-bit tag match reads a value (the node the caller
+ * reads the tags, and only a full 32-bit tag match reads a value (the node the caller
  * wanted anyway) to compare its id. Measured in bench:book (decision 0006, later section).
  *
  * A value's `id` must not change while it is in the index. Deleting during `values()` is
  * allowed; adding is not.
  */
 export class IdIndex<V extends { readonly id: string }> {
-  private tags = new Int32Array(MIN_CAPACITY);
-  private slots: (V | undefined)[] = new Array<V | undefined>(MIN_CAPACITY).fill(undefined);
+  /**
+   * Slot i is `table[2i]` (its tag, a small integer) and `table[2i + 1]` (its value): a probe that
+   * matches reads the value from the cache line it already has.
+   */
+  private table: (number | V | undefined)[] = emptyTable(MIN_CAPACITY);
+  private capacity = MIN_CAPACITY;
   private live = 0;
   /** Live and deleted slots: what lengthens probes, kept at most half the capacity. */
   private used = 0;
@@ -29,13 +33,13 @@ export class IdIndex<V extends { readonly id: string }> {
 
   get(id: string): V | undefined {
     const tag = tagOf(id);
-    const tags = this.tags;
-    const mask = tags.length - 1;
+    const table = this.table;
+    const mask = this.capacity - 1;
     for (let i = tag & mask; ; i = (i + 1) & mask) {
-      const t = tags[i] as number;
+      const t = table[2 * i] as number;
       if (t === EMPTY) return undefined;
       if (t === tag) {
-        const v = this.slots[i] as V;
+        const v = table[2 * i + 1] as V;
         if (v.id === id) return v;
       }
     }
@@ -48,32 +52,36 @@ export class IdIndex<V extends { readonly id: string }> {
   /** Adds `value` under its id, which must not be in the index already. */
   add(value: V): void {
     const tag = tagOf(value.id);
-    const tags = this.tags;
-    const mask = tags.length - 1;
+    const table = this.table;
+    const mask = this.capacity - 1;
     let i = tag & mask;
     // The first free slot on the probe path: a deleted one is reused, an empty one also ends it.
-    while (tags[i] !== EMPTY && tags[i] !== DELETED) i = (i + 1) & mask;
-    if (tags[i] === EMPTY) this.used += 1;
-    tags[i] = tag;
-    this.slots[i] = value;
+    let t = table[2 * i] as number;
+    while (t !== EMPTY && t !== DELETED) {
+      i = (i + 1) & mask;
+      t = table[2 * i] as number;
+    }
+    if (t === EMPTY) this.used += 1;
+    table[2 * i] = tag;
+    table[2 * i + 1] = value;
     this.live += 1;
-    if (this.used * 2 > tags.length) this.resize();
+    if (this.used * 2 > this.capacity) this.resize();
   }
 
   /** Removes the value with this id; returns it, or undefined when it was not there. */
   delete(id: string): V | undefined {
     const tag = tagOf(id);
-    const tags = this.tags;
-    const mask = tags.length - 1;
+    const table = this.table;
+    const mask = this.capacity - 1;
     for (let i = tag & mask; ; i = (i + 1) & mask) {
-      const t = tags[i] as number;
+      const t = table[2 * i] as number;
       if (t === EMPTY) return undefined;
       if (t !== tag) continue;
-      const v = this.slots[i] as V;
+      const v = table[2 * i + 1] as V;
       if (v.id !== id) continue;
       // A tombstone, not EMPTY: a later id may have probed past this slot.
-      tags[i] = DELETED;
-      this.slots[i] = undefined;
+      table[2 * i] = DELETED;
+      table[2 * i + 1] = undefined;
       this.live -= 1;
       return v;
     }
@@ -81,10 +89,10 @@ export class IdIndex<V extends { readonly id: string }> {
 
   /** Live values, in slot order (not insertion order). */
   *values(): Generator<V> {
-    const slots = this.slots;
-    for (let i = 0; i < slots.length; i += 1) {
-      const v = slots[i];
-      if (v !== undefined) yield v;
+    const table = this.table;
+    for (let i = 1; i < table.length; i += 2) {
+      const v = table[i];
+      if (v !== undefined) yield v as V;
     }
   }
 
@@ -92,22 +100,30 @@ export class IdIndex<V extends { readonly id: string }> {
   private resize(): void {
     let capacity = MIN_CAPACITY;
     while (capacity < this.live * 4) capacity *= 2;
-    const { tags: oldTags, slots: oldSlots } = this;
-    const tags = new Int32Array(capacity);
-    const slots = new Array<V | undefined>(capacity).fill(undefined);
+    const old = this.table;
+    const table = emptyTable<V>(capacity);
     const mask = capacity - 1;
-    for (let j = 0; j < oldTags.length; j += 1) {
-      const t = oldTags[j] as number;
+    for (let j = 0; j < old.length; j += 2) {
+      const t = old[j] as number;
       if (t === EMPTY || t === DELETED) continue;
       let i = t & mask;
-      while (tags[i] !== EMPTY) i = (i + 1) & mask;
-      tags[i] = t;
-      slots[i] = oldSlots[j];
+      while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
+      table[2 * i] = t;
+      table[2 * i + 1] = old[j + 1];
     }
-    this.tags = tags;
-    this.slots = slots;
+    this.table = table;
+    this.capacity = capacity;
     this.used = this.live;
   }
+}
+
+function emptyTable<V>(capacity: number): (number | V | undefined)[] {
+  const table = new Array<number | V | undefined>(2 * capacity);
+  for (let i = 0; i < table.length; i += 2) {
+    table[i] = EMPTY;
+    table[i + 1] = undefined;
+  }
+  return table;
 }
 
 /**
