@@ -251,12 +251,24 @@ const stages = [
 const rss = services.map((s) => `${s.app} ${fmt(peakRssMiB(s.child.pid ?? 0), 0)}`).join(', ');
 await probe.disconnect();
 
-// 3. Baseline: produce → consume on Kafka at the same rate.
-const baseTopic = Topic.JobEvents;
+// 3. Baseline: produce → consume on Kafka at the same rate, on a topic of the bench's own, shaped
+// like the contract topics. On jobs.events.v1 itself, every service that consumes it (and any
+// `npm start` stack sharing the broker, later) dead-lettered each of these bodiless messages.
+const baseTopic = 'bench.baseline.v1';
 const baseline = kafka.consumer({ groupId: `${run}.baseline`, maxWaitTimeInMs: PROBE_MAX_WAIT_MS });
 const admin2 = kafka.admin();
 await admin2.connect();
-const ends = await admin2.fetchTopicOffsets(baseTopic);
+if (!(await admin2.listTopics()).includes(baseTopic)) {
+  await admin2.createTopics({ waitForLeaders: true, topics: [{ topic: baseTopic, numPartitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: config.KAFKA_REPLICATION_FACTOR }] });
+}
+// A new topic answers offset requests only once its leader serves it (see ensureTopics).
+let ends: Awaited<ReturnType<typeof admin2.fetchTopicOffsets>> | undefined;
+for (let attempt = 1; ends === undefined; attempt += 1) {
+  ends = await admin2.fetchTopicOffsets(baseTopic).catch((error: unknown) => {
+    if (attempt >= 50) throw error;
+    return new Promise<undefined>((r) => setTimeout(() => r(undefined), 200));
+  });
+}
 await admin2.setOffsets({ groupId: `${run}.baseline`, topic: baseTopic, partitions: ends.map((o) => ({ partition: o.partition, offset: o.high })) });
 await admin2.disconnect();
 const seenAt = new Map<string, number>();
