@@ -17,6 +17,8 @@ KAFKA_LOG="$KAFKA_DIR/broker.log"
 KAFKA_PID="$KAFKA_DIR/broker.pid"
 MAVEN_REPO="${SPOTGRID_MAVEN_REPO:-$STACK/maven}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx768m}"
+# C1 only (TieredStopAtLevel=1): see docs/decisions/0004-local-kafka.md, "Later".
+KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1}"
 KAFKA_WAIT_S="${KAFKA_WAIT_S:-90}"
 
 PG_HOST=127.0.0.1 PG_PORT=5432 PG_USER=postgres
@@ -75,7 +77,7 @@ kafka_up() {
   : >"$KAFKA_LOG"
   # setsid: the broker outlives the shell that started it, and a Ctrl-C there does not reach it.
   # shellcheck disable=SC2086
-  setsid java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  setsid java $KAFKA_HEAP $KAFKA_JVM_OPTS -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$ROOT/tools/kafka/log4j2.yaml" \
     -cp "$cp" kafka.Kafka "$KAFKA_DIR/server.properties" >>"$KAFKA_LOG" 2>&1 </dev/null &
   echo $! >"$KAFKA_PID"
