@@ -68,7 +68,11 @@ export class IdIndex<V extends { readonly id: string }> {
     if (this.used * 2 > this.capacity) this.resize();
   }
 
-  /** Removes the value with this id; returns it, or undefined when it was not there. */
+  /**
+   * Removes the value with this id; returns it, or undefined when it was not there. The probe is
+   * `get`'s, written out again: sharing it through a helper returning the slot measured 5–9%
+   * slower on bench:book's operations (21 and 31 alternating passes, 1k and 100k resting).
+   */
   delete(id: string): V | undefined {
     const tag = tagOf(id);
     const table = this.table;
