@@ -18,6 +18,7 @@ import { JournalReferencesPerStatement1764260000000 } from './1764260000000-jour
 import { InvoiceEntriesPerStatement1764270000000 } from './1764270000000-invoice-entries-per-statement.js';
 import { InvoiceAtPosting1764280000000 } from './1764280000000-invoice-at-posting.js';
 import { JournalReferencesOnTransactions1764290000000 } from './1764290000000-journal-references-on-transactions.js';
+import { UsageSubLedger1764300000000 } from './1764300000000-usage-sub-ledger.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -41,6 +42,7 @@ export const migrations = [
   InvoiceEntriesPerStatement1764270000000,
   InvoiceAtPosting1764280000000,
   JournalReferencesOnTransactions1764290000000,
+  UsageSubLedger1764300000000,
 ];
 
 export { allEntities } from './entities.js';

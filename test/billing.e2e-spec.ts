@@ -75,8 +75,7 @@ describe('billing: usage posted to the journal exactly once', () => {
     return BigInt(rows[0]?.balance ?? '0');
   }
 
-  const posted = (usageIds: readonly string[]) =>
-    count(`SELECT count(*) AS n FROM billing.transactions WHERE idempotency_key = ANY($1)`, [usageIds.map((u) => `usage:${u}`)]);
+  const posted = (usageIds: readonly string[]) => count(`SELECT count(*) AS n FROM billing.usage_postings WHERE usage_id = ANY($1)`, [usageIds]);
 
   it('posts usage at its allocation prices once, captures it on the hold, and settles the hold when the job ends', async () => {
     const c = customer();
@@ -169,8 +168,21 @@ describe('billing: usage posted to the journal exactly once', () => {
     // 1 h × $2.10 + 2% = $2.142, owed by the customer.
     expect(balances.items).toEqual([expect.objectContaining({ balanceNanoUsd: '-2142000000' })]);
 
-    const reconciliation = (await (await fetch(`${gateway.url}/v1/finance/reconciliation`, { headers: await auth('finance', 'finance-e2e') })).json()) as { journal: { sumNanoUsd: string; unbalancedTransactions: number } };
+    const reconciliation = (await (await fetch(`${gateway.url}/v1/finance/reconciliation`, { headers: await auth('finance', 'finance-e2e') })).json()) as {
+      journal: { sumNanoUsd: string; unbalancedTransactions: number };
+      usage: { events: number; eventsChargedNanoUsd: string; chargedNanoUsd: string; transactionsNotMatchingEvents: number };
+    };
     expect(reconciliation.journal).toEqual({ sumNanoUsd: '0', unbalancedTransactions: 0 });
+    expect(reconciliation.usage.transactionsNotMatchingEvents).toBe(0);
+    expect(reconciliation.usage.events).toBeGreaterThanOrEqual(1);
+
+    // The usage event itself: its own amounts and the transaction that posted it; another customer's is not found.
+    const one = await fetch(`${gateway.url}/v1/finance/usage/${encodeURIComponent(u.usageId)}`, { headers: await auth('finance', 'finance-e2e') });
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({ usageId: u.usageId, allocationId: a.allocationId, jobId: a.jobId, computeNanoUsd: '2000000000', energyNanoUsd: '100000000', feeNanoUsd: '42000000', chargedNanoUsd: '2142000000', charged: '2.142' });
+    expect((await fetch(`${gateway.url}/v1/finance/usage/${encodeURIComponent(u.usageId)}`, { headers: await auth('customer', a.customerId) })).status).toBe(200);
+    expect((await fetch(`${gateway.url}/v1/finance/usage/${encodeURIComponent(u.usageId)}`, { headers: await auth('customer', customer()) })).status).toBe(404);
+    expect((await fetch(`${gateway.url}/v1/finance/usage/${'x'.repeat(201)}`, { headers: await auth('finance', 'finance-e2e') })).status).toBe(400);
 
     // BI tools read the bi schema and nothing else, and write nothing.
     const asBi = async (statement: string) => {
@@ -184,6 +196,7 @@ describe('billing: usage posted to the journal exactly once', () => {
       }
     };
     expect(await asBi(`SELECT count(*)::int AS n FROM bi.journal_entries WHERE job_id = '${a.jobId}'`)).toEqual([{ n: 6 }]);
+    expect(await asBi(`SELECT charged_nano_usd::text AS c FROM bi.usage_postings WHERE job_id = '${a.jobId}'`)).toEqual([{ c: '2142000000' }]);
     await expect(asBi(`SELECT count(*) FROM billing.entries`)).rejects.toThrow(/permission denied/);
     await expect(asBi(`INSERT INTO billing.assets VALUES ('EUR', 9)`)).rejects.toThrow(/permission denied/);
   });
@@ -298,5 +311,12 @@ describe('billing: usage posted to the journal exactly once', () => {
     expect(await balance(`customer:${a.customerId}`)).toBe(42_840_000_000n);
     const unbalanced = await sql(`SELECT tx_id FROM billing.entries GROUP BY tx_id, asset HAVING sum(amount) <> 0`);
     expect(unbalanced).toEqual([]);
+    // Posted in batches of the allocation's usage, each event once, its amounts the journal's.
+    const [postings] = await sql<{ events: number; transactions: number; charged: string }>(
+      `SELECT count(*)::int AS events, count(DISTINCT tx_id)::int AS transactions, sum(charged_nano_usd)::text AS charged FROM gateway.billing_usage WHERE allocation_id = $1`,
+      [a.allocationId],
+    );
+    expect(postings).toMatchObject({ events: events.length, charged: '42840000000' });
+    expect(postings?.transactions).toBeLessThan(events.length);
   });
 });

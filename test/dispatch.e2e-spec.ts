@@ -223,11 +223,11 @@ describe('dispatch: allocations run on providers, usage metered once', () => {
     expect(input).toBe(expected.reduce((a, u) => a + BigInt(u.input), 0n));
     // Billing posted each usage once.
     await waitFor('billing posted the usage', async () => {
-      const posted = await count(`SELECT count(*) AS n FROM billing.transactions WHERE idempotency_key = ANY($1)`, [[...usage.keys()].map((k) => `usage:${k}`)]);
+      const posted = await count(`SELECT count(*) AS n FROM billing.usage_postings WHERE usage_id = ANY($1)`, [[...usage.keys()]]);
       return posted === n ? true : undefined;
     }, 60_000, 250).catch(async () => {
-      const rows = await sql(`SELECT idempotency_key FROM billing.transactions WHERE idempotency_key LIKE $1 LIMIT 3`, [`%${id}%`]);
-      throw new Error(`billing did not post ${n} usage transactions; some keys: ${JSON.stringify(rows)}`);
+      const rows = await sql(`SELECT usage_id FROM billing.usage_postings WHERE usage_id LIKE $1 LIMIT 3`, [`%${id}%`]);
+      throw new Error(`billing did not post ${n} usage events; some: ${JSON.stringify(rows)}`);
     });
   });
 

@@ -8,6 +8,7 @@ import {
   PendingUsageEntity,
   PostingConflictEntity,
   TransactionEntity,
+  UsagePostingEntity,
 } from './journal/journal.entities.js';
 import { InvoiceEntity, InvoiceLineEntity } from './invoices/invoice.entities.js';
 
@@ -17,6 +18,7 @@ export const billingEntities = [
   AccountEntity,
   TransactionEntity,
   EntryEntity,
+  UsagePostingEntity,
   BalanceEntity,
   HoldEntity,
   PostingConflictEntity,

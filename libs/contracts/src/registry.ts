@@ -78,9 +78,9 @@ export const contracts = {
     schema: usageMeteredSchema,
     key: (m) => m.customerId,
     messageId: (m) => m.usageId,
-    // The journal's idempotency key (`usage:<usageId>`, with the hash of the posting) is the
-    // dedupe: it also tells a replay from the same id with another body, which an inbox row
-    // would silently swallow.
+    // The usage sub-ledger's key (the usage id, with the hash of its posting) is the dedupe: it
+    // also tells a replay from the same id with another body, which an inbox row would silently
+    // swallow.
     idempotence: 'sequence',
   }),
 } as const;

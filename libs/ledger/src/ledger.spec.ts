@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Accounts, assertBalanced, creditBalance, reversalOf, USD, type LedgerTransaction, type Line } from './journal.js';
 import { availableBalance, expireStale, HoldResolvedError, settle, voidHold, type Hold } from './holds.js';
 import { invoiceLines, nextPeriod, roundInvoice, roundingTransaction, toMinor } from './invoice.js';
-import { topUpTransaction, usageAmounts, usageTransaction, type UsageCharge } from './postings.js';
+import { topUpTransaction, usageAmounts, usageBatchTransaction, usageTransaction, type UsageCharge } from './postings.js';
 
 const charge = (patch: Partial<UsageCharge> = {}): UsageCharge => ({
   usageId: 'u1',
@@ -92,6 +92,42 @@ describe('usage postings', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('property: a batch of one allocation\'s usage posts, per account and kind, exactly the sum of each event posted alone', () => {
+    const event = fc.record({
+      seconds: fc.bigInt({ min: 0n, max: 10_000_000n }),
+      tokens: fc.bigInt({ min: 0n, max: 10_000_000n }),
+      gpu: fc.boolean(),
+    });
+    const sums = (lines: readonly Line[]) => {
+      const m = new Map<string, bigint>();
+      for (const l of lines) m.set(`${l.account}|${l.kind}`, (m.get(`${l.account}|${l.kind}`) ?? 0n) + l.amount);
+      return new Map([...m].filter(([, v]) => v !== 0n));
+    };
+    fc.assert(
+      fc.property(
+        fc.array(event, { minLength: 1, maxLength: 40 }),
+        fc.bigInt({ min: 0n, max: 50_000_000_000n }),
+        fc.bigInt({ min: -1_000_000_000n, max: 1_000_000_000n }),
+        (events, compute, energy) => {
+          const charges = events.map((e, i) =>
+            charge({ usageId: `a1:${i}`, consumed: e.gpu ? { kind: 'gpu-seconds', seconds: e.seconds } : { kind: 'tokens', tokens: e.tokens }, computeNanoUsd: compute, energyNanoUsd: energy }),
+          );
+          const batch = usageBatchTransaction(charges);
+          assertBalanced(batch);
+          expect(sums(batch.lines)).toEqual(sums(charges.flatMap((c) => usageTransaction(c).lines)));
+          expect(batch.refs).toMatchObject({ allocationId: 'a1', jobId: 'j1', customerId: 'acme', providerId: 'gpu-co' });
+          expect(batch.key).toBe(charges.length === 1 ? 'usage:a1:0' : `usage:a1:0+${charges.length - 1}`);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a batch is one allocation\'s: usage of another is refused', () => {
+    expect(() => usageBatchTransaction([charge(), charge({ usageId: 'u2', allocationId: 'a2' })])).toThrow(/not of allocation a1/);
+    expect(() => usageBatchTransaction([])).toThrow(/at least one/);
   });
 
   it('a reversal cancels its transaction line by line, once', () => {

@@ -46,6 +46,18 @@ export function usageAmounts(c: UsageCharge): { compute: bigint; energy: bigint;
  */
 export function usageTransaction(c: UsageCharge): LedgerTransaction {
   const { compute, energy, fee } = usageAmounts(c);
+  const tx: LedgerTransaction = {
+    key: `usage:${c.usageId}`,
+    kind: 'usage',
+    refs: { usageId: c.usageId, allocationId: c.allocationId, jobId: c.jobId, customerId: c.customerId, providerId: c.providerId },
+    lines: usageLines(c, compute, energy, fee),
+  };
+  assertBalanced(tx);
+  return tx;
+}
+
+/** The six lines of a usage posting, without the zero ones. */
+function usageLines(c: UsageCharge, compute: bigint, energy: bigint, fee: bigint): Line[] {
   const customer = Accounts.customer(c.customerId);
   const provider = Accounts.provider(c.providerId);
   const all: Line[] = [
@@ -56,15 +68,39 @@ export function usageTransaction(c: UsageCharge): LedgerTransaction {
     { account: provider, asset: USD, amount: -energy, kind: 'energy' },
     { account: Accounts.fees, asset: USD, amount: -fee, kind: 'fee' },
   ];
-  const lines = all.filter((l) => l.amount !== 0n);
-  const tx: LedgerTransaction = {
-    key: `usage:${c.usageId}`,
+  return all.filter((l) => l.amount !== 0n);
+}
+
+/**
+ * Usage events of one allocation posted as one transaction (docs/decisions/0008-ledger.md, "A
+ * usage sub-ledger"). Each event is priced and rounded on its own, exactly as `usageTransaction`
+ * would post it alone, and each line is the sum of the events' lines of its account and kind: the
+ * journal holds the same money per account, kind, job and allocation as one transaction per event
+ * would, and each event's own amounts are kept beside it (`usage_postings`). A single event gives
+ * exactly `usageTransaction`'s transaction; a group is keyed by its first event and how many follow.
+ */
+export function usageBatchTransaction(charges: readonly UsageCharge[]): LedgerTransaction {
+  const first = charges[0];
+  if (first === undefined) throw new RangeError('a usage batch has at least one event');
+  if (charges.length === 1) return usageTransaction(first);
+  let compute = 0n;
+  let energy = 0n;
+  let fee = 0n;
+  for (const c of charges) {
+    if (c.allocationId !== first.allocationId || c.jobId !== first.jobId || c.customerId !== first.customerId || c.providerId !== first.providerId) {
+      throw new RangeError(`usage ${c.usageId} is not of allocation ${first.allocationId} (job, customer and provider as its first event)`);
+    }
+    const a = usageAmounts(c);
+    compute += a.compute;
+    energy += a.energy;
+    fee += a.fee;
+  }
+  return {
+    key: `usage:${first.usageId}+${charges.length - 1}`,
     kind: 'usage',
-    refs: { usageId: c.usageId, allocationId: c.allocationId, jobId: c.jobId, customerId: c.customerId, providerId: c.providerId },
-    lines,
+    refs: { allocationId: first.allocationId, jobId: first.jobId, customerId: first.customerId, providerId: first.providerId },
+    lines: usageLines(first, compute, energy, fee),
   };
-  assertBalanced(tx);
-  return tx;
 }
 
 /** Money a customer paid in (credited to them, from funding). */

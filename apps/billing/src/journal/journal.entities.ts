@@ -144,6 +144,39 @@ export class EntryEntity {
   postedAt!: Date;
 }
 
+/**
+ * The usage sub-ledger: one row per usage event posted, in the journal transaction that posted it
+ * with the rest of its allocation's batch (UsageSubLedger1764300000000). The usage id is the
+ * dedupe key; the hash is that of the event's posting, so the same id with another body is a
+ * conflict. Append-only; a statement trigger checks that the rows join a usage transaction written
+ * with them and sum, per kind, to its customer lines.
+ */
+@Entity({ schema: AppSchema.Billing, name: 'usage_postings' })
+@Index('usage_postings_tx_idx', ['txId'])
+export class UsagePostingEntity {
+  @PrimaryColumn({ name: 'usage_id', type: 'text', primaryKeyConstraintName: 'PK_billing_usage_postings' })
+  usageId!: string;
+
+  @ManyToOne(() => TransactionEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'tx_id', referencedColumnName: 'txId' })
+  tx?: TransactionEntity;
+
+  @Column({ name: 'tx_id', type: 'bigint' })
+  txId!: string;
+
+  @Column({ name: 'request_hash', type: 'text' })
+  requestHash!: string;
+
+  @Column({ name: 'compute_nano_usd', type: 'bigint', transformer: bigintColumn })
+  computeNanoUsd!: bigint;
+
+  @Column({ name: 'energy_nano_usd', type: 'bigint', transformer: bigintColumn })
+  energyNanoUsd!: bigint;
+
+  @Column({ name: 'fee_nano_usd', type: 'bigint', transformer: bigintColumn })
+  feeNanoUsd!: bigint;
+}
+
 /** Each account's balance per asset, moved by the trigger that sees the entries inserted. */
 @Entity({ schema: AppSchema.Billing, name: 'balances' })
 export class BalanceEntity {

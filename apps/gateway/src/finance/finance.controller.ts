@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Query } from '@nestjs/common';
+import { Controller, Get, Header, Param, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { identifier, isoInstant } from '#contracts';
@@ -45,6 +45,39 @@ interface EntryRow {
 }
 
 const balancesQuery = z.object({ customer: identifier.optional(), provider: identifier.optional() }).strict();
+
+const usageIdParam = z.string().min(1).max(200);
+
+interface UsageRow {
+  usage_id: string;
+  tx_id: string;
+  idempotency_key: string;
+  allocation_id: string | null;
+  job_id: string | null;
+  customer_id: string | null;
+  provider_id: string | null;
+  compute_nano_usd: string;
+  energy_nano_usd: string;
+  fee_nano_usd: string;
+  charged_nano_usd: string;
+  posted_at: Date;
+}
+
+const EXAMPLE_USAGE = {
+  usageId: '7d4e0c1a-5b8f-4a3e-9c2d-1f0e6b7a8c9d:0',
+  transactionId: '522',
+  transactionKey: 'usage:7d4e0c1a-5b8f-4a3e-9c2d-1f0e6b7a8c9d:0+11',
+  allocationId: '7d4e0c1a-5b8f-4a3e-9c2d-1f0e6b7a8c9d',
+  jobId: '0b5f2d8e-3c1a-4e7b-9a6d-2f8c0e1b3a5d',
+  customerId: 'acme',
+  providerId: 'gpu-east',
+  computeNanoUsd: '1250000000',
+  energyNanoUsd: '62500000',
+  feeNanoUsd: '26250000',
+  chargedNanoUsd: '1338750000',
+  charged: '1.33875',
+  postedAt: '2026-11-27T09:00:01.000Z',
+};
 
 const EXAMPLE_ENTRY = {
   entryId: '1041',
@@ -182,8 +215,46 @@ export class FinanceController {
   }
 
   /**
+   * One usage event as the journal posted it: its own amounts and the transaction it is in (with
+   * the rest of its allocation's batch; docs/decisions/0008-ledger.md, "A usage sub-ledger").
+   */
+  @Get('usage/:usageId')
+  @Access.roles('finance', 'admin', 'customer', 'provider')
+  @Doc({
+    tag: 'finance',
+    summary: 'One usage event: what it was charged and the journal transaction that posted it',
+    description: 'A customer or provider sees its own usage only.',
+    params: { usageId: usageIdParam },
+    responseExample: EXAMPLE_USAGE,
+    errors: { 404: 'No such usage posted, or not yours.' },
+  })
+  async usage(@Param('usageId') raw: string, @CurrentPrincipal() who: Principal) {
+    const id = parseRequest(usageIdParam, raw, 'path');
+    const rows: UsageRow[] = await this.dataSource.query(`SELECT * FROM "${V}".billing_usage WHERE usage_id = $1`, [id]);
+    const r = rows[0];
+    const theirs = r !== undefined && (who.role === 'customer' ? r.customer_id === who.id : who.role === 'provider' ? r.provider_id === who.id : true);
+    if (r === undefined || !theirs) throw new ProblemException({ title: 'not found', status: 404, detail: `no usage ${id} posted` });
+    return {
+      usageId: r.usage_id,
+      transactionId: r.tx_id,
+      transactionKey: r.idempotency_key,
+      allocationId: r.allocation_id,
+      jobId: r.job_id,
+      customerId: r.customer_id,
+      providerId: r.provider_id,
+      computeNanoUsd: r.compute_nano_usd,
+      energyNanoUsd: r.energy_nano_usd,
+      feeNanoUsd: r.fee_nano_usd,
+      chargedNanoUsd: r.charged_nano_usd,
+      charged: usd(r.charged_nano_usd),
+      postedAt: r.posted_at.toISOString(),
+    };
+  }
+
+  /**
    * Allocations against what billing received, usage against the journal, every transaction
-   * zero-sum, holds by status. `ok` is true when nothing is missing and nothing is unbalanced.
+   * zero-sum, holds by status. `ok` is true when nothing is missing, nothing is unbalanced, and
+   * every usage transaction's customer lines are the sum of the usage events it posted.
    */
   @Get('reconciliation')
   @Access.roles('finance', 'admin')
@@ -193,7 +264,7 @@ export class FinanceController {
     responseExample: {
       ok: true,
       allocations: { matched: 120, matchedAmountNanoUsd: '84000000000', billed: 120, missingInBilling: 0 },
-      usage: { transactions: 118, chargedNanoUsd: '-80120000000' },
+      usage: { events: 1412, eventsChargedNanoUsd: '80120000000', transactions: 118, chargedNanoUsd: '80120000000', transactionsNotMatchingEvents: 0 },
       journal: { sumNanoUsd: '0', unbalancedTransactions: 0 },
       holds: { open: 2, settled: 110, voided: 3, expired: 5 },
     },
@@ -206,6 +277,11 @@ export class FinanceController {
          (SELECT count(*) FROM "${V}".billing_allocations) AS allocations_billed,
          (SELECT count(*) FROM "${V}".matching_allocations m
             WHERE NOT EXISTS (SELECT 1 FROM "${V}".billing_allocations b WHERE b.allocation_id = m.allocation_id)) AS allocations_missing,
+         (SELECT count(*) FROM "${V}".billing_usage) AS usage_events,
+         (SELECT coalesce(sum(charged_nano_usd), 0) FROM "${V}".billing_usage) AS usage_events_charged,
+         (SELECT count(*) FROM (
+            SELECT tx_id FROM "${V}".billing_entries WHERE tx_kind = 'usage' AND account_id LIKE 'customer:%' GROUP BY tx_id
+            HAVING sum(amount) IS DISTINCT FROM (SELECT sum(u.charged_nano_usd) FROM "${V}".billing_usage u WHERE u.tx_id = billing_entries.tx_id)) x) AS usage_unmatched,
          (SELECT count(DISTINCT tx_id) FROM "${V}".billing_entries WHERE tx_kind = 'usage') AS usage_transactions,
          (SELECT coalesce(sum(amount), 0) FROM "${V}".billing_entries WHERE tx_kind = 'usage' AND account_id LIKE 'customer:%') AS usage_charged,
          (SELECT coalesce(sum(amount), 0) FROM "${V}".billing_entries) AS journal_sum,
@@ -217,9 +293,15 @@ export class FinanceController {
     );
     const n = (k: string) => r?.[k] ?? '0';
     return {
-      ok: n('allocations_missing') === '0' && n('unbalanced_transactions') === '0' && n('journal_sum') === '0',
+      ok: n('allocations_missing') === '0' && n('unbalanced_transactions') === '0' && n('journal_sum') === '0' && n('usage_unmatched') === '0',
       allocations: { matched: Number(n('allocations_matched')), matchedAmountNanoUsd: n('allocations_matched_amount'), billed: Number(n('allocations_billed')), missingInBilling: Number(n('allocations_missing')) },
-      usage: { transactions: Number(n('usage_transactions')), chargedNanoUsd: n('usage_charged') },
+      usage: {
+        events: Number(n('usage_events')),
+        eventsChargedNanoUsd: n('usage_events_charged'),
+        transactions: Number(n('usage_transactions')),
+        chargedNanoUsd: n('usage_charged'),
+        transactionsNotMatchingEvents: Number(n('usage_unmatched')),
+      },
       journal: { sumNanoUsd: n('journal_sum'), unbalancedTransactions: Number(n('unbalanced_transactions')) },
       holds: { open: Number(n('holds_open')), settled: Number(n('holds_settled')), voided: Number(n('holds_voided')), expired: Number(n('holds_expired')) },
     };
