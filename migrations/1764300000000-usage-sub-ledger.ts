@@ -9,8 +9,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Now the usage of one allocation that billing posts together is one journal transaction whose
  * lines are the sums of each event's own (each event priced and rounded alone, so the journal
  * holds exactly the money per account, kind, job and allocation it did before). Each event keeps a
- * row of its own here: its id (the dedupe key), the hash of the posting it stands for (same id +
- * other body = conflict, as before), the journal transaction it is in and its three amounts.
+ * row of its own here: its id (the dedupe key), the journal transaction it is in and its three
+ * amounts. With the transaction's references, that is its whole posting: a redelivery is compared
+ * with it (the same id posting otherwise is a conflict, as before), with no hash to compute.
  *
  * The database keeps the rules for these rows as it does for the entries:
  * - append-only (no UPDATE, DELETE or TRUNCATE);
@@ -27,7 +28,6 @@ export class UsageSubLedger1764300000000 implements MigrationInterface {
       CREATE TABLE billing.usage_postings (
         usage_id text NOT NULL,
         tx_id bigint NOT NULL,
-        request_hash text NOT NULL,
         compute_nano_usd bigint NOT NULL,
         energy_nano_usd bigint NOT NULL,
         fee_nano_usd bigint NOT NULL,
@@ -35,8 +35,8 @@ export class UsageSubLedger1764300000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX usage_postings_tx_idx ON billing.usage_postings (tx_id)`);
     await q.query(`
-      INSERT INTO billing.usage_postings (usage_id, tx_id, request_hash, compute_nano_usd, energy_nano_usd, fee_nano_usd)
-      SELECT t.refs->>'usageId', t.tx_id, t.request_hash,
+      INSERT INTO billing.usage_postings (usage_id, tx_id, compute_nano_usd, energy_nano_usd, fee_nano_usd)
+      SELECT t.refs->>'usageId', t.tx_id,
              coalesce(sum(e.amount) FILTER (WHERE e.kind = 'compute'), 0),
              coalesce(sum(e.amount) FILTER (WHERE e.kind = 'energy'), 0),
              coalesce(sum(e.amount) FILTER (WHERE e.kind = 'fee'), 0)

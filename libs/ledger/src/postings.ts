@@ -27,8 +27,18 @@ function per(consumed: Consumed): { quantity: bigint; perUnit: bigint } {
   return consumed.kind === 'tokens' ? { quantity: consumed.tokens, perUnit: 1_000_000n } : { quantity: consumed.seconds, perUnit: 3_600n };
 }
 
+/** What a usage event is charged, in nano-USD. */
+export interface UsageAmounts {
+  readonly compute: bigint;
+  readonly energy: bigint;
+  readonly fee: bigint;
+}
+
+/** What a usage posting is traced to. */
+export type UsageRefs = Pick<UsageCharge, 'usageId' | 'allocationId' | 'jobId' | 'customerId' | 'providerId'>;
+
 /** The amounts a usage event comes to, each rounded half-even once, in nano-USD. */
-export function usageAmounts(c: UsageCharge): { compute: bigint; energy: bigint; fee: bigint } {
+export function usageAmounts(c: UsageCharge): UsageAmounts {
   const { quantity, perUnit } = per(c.consumed);
   if (quantity < 0n) throw new RangeError(`usage ${c.usageId} has a negative quantity`);
   const compute = divideHalfEven(quantity * c.computeNanoUsd, perUnit);
@@ -45,19 +55,23 @@ export function usageAmounts(c: UsageCharge): { compute: bigint; energy: bigint;
  * carry the sign, and the transaction still sums to zero. Keyed by the usage id.
  */
 export function usageTransaction(c: UsageCharge): LedgerTransaction {
-  const { compute, energy, fee } = usageAmounts(c);
+  return usagePosting(c, usageAmounts(c));
+}
+
+/** A usage event's transaction from what the usage sub-ledger keeps of it: its references and amounts. */
+export function usagePosting(r: UsageRefs, a: UsageAmounts): LedgerTransaction {
   const tx: LedgerTransaction = {
-    key: `usage:${c.usageId}`,
+    key: `usage:${r.usageId}`,
     kind: 'usage',
-    refs: { usageId: c.usageId, allocationId: c.allocationId, jobId: c.jobId, customerId: c.customerId, providerId: c.providerId },
-    lines: usageLines(c, compute, energy, fee),
+    refs: { usageId: r.usageId, allocationId: r.allocationId, jobId: r.jobId, customerId: r.customerId, providerId: r.providerId },
+    lines: usageLines(r, a.compute, a.energy, a.fee),
   };
   assertBalanced(tx);
   return tx;
 }
 
 /** The six lines of a usage posting, without the zero ones. */
-function usageLines(c: UsageCharge, compute: bigint, energy: bigint, fee: bigint): Line[] {
+function usageLines(c: Pick<UsageCharge, 'customerId' | 'providerId'>, compute: bigint, energy: bigint, fee: bigint): Line[] {
   const customer = Accounts.customer(c.customerId);
   const provider = Accounts.provider(c.providerId);
   const all: Line[] = [
@@ -78,23 +92,24 @@ function usageLines(c: UsageCharge, compute: bigint, energy: bigint, fee: bigint
  * journal holds the same money per account, kind, job and allocation as one transaction per event
  * would, and each event's own amounts are kept beside it (`usage_postings`). A single event gives
  * exactly `usageTransaction`'s transaction; a group is keyed by its first event and how many follow.
+ * `amounts` are the events' `usageAmounts`, when the caller has them already.
  */
-export function usageBatchTransaction(charges: readonly UsageCharge[]): LedgerTransaction {
+export function usageBatchTransaction(charges: readonly UsageCharge[], amounts: readonly UsageAmounts[] = charges.map(usageAmounts)): LedgerTransaction {
   const first = charges[0];
   if (first === undefined) throw new RangeError('a usage batch has at least one event');
-  if (charges.length === 1) return usageTransaction(first);
+  if (charges.length === 1) return usagePosting(first, amounts[0] ?? usageAmounts(first));
   let compute = 0n;
   let energy = 0n;
   let fee = 0n;
-  for (const c of charges) {
+  charges.forEach((c, i) => {
     if (c.allocationId !== first.allocationId || c.jobId !== first.jobId || c.customerId !== first.customerId || c.providerId !== first.providerId) {
       throw new RangeError(`usage ${c.usageId} is not of allocation ${first.allocationId} (job, customer and provider as its first event)`);
     }
-    const a = usageAmounts(c);
+    const a = amounts[i] ?? usageAmounts(c);
     compute += a.compute;
     energy += a.energy;
     fee += a.fee;
-  }
+  });
   return {
     key: `usage:${first.usageId}+${charges.length - 1}`,
     kind: 'usage',

@@ -147,8 +147,8 @@ export class EntryEntity {
 /**
  * The usage sub-ledger: one row per usage event posted, in the journal transaction that posted it
  * with the rest of its allocation's batch (UsageSubLedger1764300000000). The usage id is the
- * dedupe key; the hash is that of the event's posting, so the same id with another body is a
- * conflict. Append-only; a statement trigger checks that the rows join a usage transaction written
+ * dedupe key; with the transaction's references, the amounts are the event's whole posting, which
+ * a redelivery must match or be a conflict. Append-only; a statement trigger checks that the rows join a usage transaction written
  * with them and sum, per kind, to its customer lines.
  */
 @Entity({ schema: AppSchema.Billing, name: 'usage_postings' })
@@ -163,9 +163,6 @@ export class UsagePostingEntity {
 
   @Column({ name: 'tx_id', type: 'bigint' })
   txId!: string;
-
-  @Column({ name: 'request_hash', type: 'text' })
-  requestHash!: string;
 
   @Column({ name: 'compute_nano_usd', type: 'bigint', transformer: bigintColumn })
   computeNanoUsd!: bigint;

@@ -109,7 +109,7 @@ describe('usage sub-ledger (PostgreSQL)', () => {
     const [posted] = await post([{ usage: usage(a, 0, 60), allocation: a }]);
     const txId = (posted as { txId: string }).txId;
     const row = (tx: string, id = randomUUID(), compute = 1) =>
-      `INSERT INTO billing.usage_postings (usage_id, tx_id, request_hash, compute_nano_usd, energy_nano_usd, fee_nano_usd) VALUES ('${id}', ${tx}, 'h', ${compute}, 0, 0)`;
+      `INSERT INTO billing.usage_postings (usage_id, tx_id, compute_nano_usd, energy_nano_usd, fee_nano_usd) VALUES ('${id}', ${tx}, ${compute}, 0, 0)`;
     await expect(sql(row(txId))).rejects.toThrow(/never added to one already posted/);
     await expect(sql(row('-1'))).rejects.toThrow(/does not exist/);
     for (const statement of [`UPDATE billing.usage_postings SET fee_nano_usd = 0`, `DELETE FROM billing.usage_postings`, `TRUNCATE billing.usage_postings`]) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { Topic, type UsageMetered } from '#contracts';
-import { usageAmounts, usageBatchTransaction, usageTransaction, type Consumed, type LedgerTransaction, type UsageCharge } from '#ledger';
+import { usageAmounts, usageBatchTransaction, usagePosting, type Consumed, type UsageAmounts, type UsageCharge, type UsageRefs } from '#ledger';
 import { AppSchema } from '#persistence';
 import { postTransactions, transactionHash, type PostOutcome } from '../journal/journal.writer.js';
 
@@ -49,6 +49,21 @@ export async function lockAllocations(manager: EntityManager, allocationIds: rea
  */
 export const payloadHash = (u: UsageMetered): string => createHash('sha256').update(JSON.stringify(u, Object.keys(u).sort())).digest('hex');
 
+/** What the usage sub-ledger keeps of a posted event, with its transaction's references. */
+interface Posted extends UsageRefs, UsageAmounts {
+  readonly txId: string;
+}
+
+/** Two postings of one usage id say the same: the same references and the same amounts. */
+const samePosting = (a: UsageRefs & UsageAmounts, b: UsageRefs & UsageAmounts): boolean =>
+  a.compute === b.compute &&
+  a.energy === b.energy &&
+  a.fee === b.fee &&
+  a.allocationId === b.allocationId &&
+  a.jobId === b.jobId &&
+  a.customerId === b.customerId &&
+  a.providerId === b.providerId;
+
 /**
  * Posts usage events at their allocations' unit prices, a batch at a time, and captures what
  * each charged on its hold while that is open: the allocation's own hold, or the job's pre-trade
@@ -57,10 +72,10 @@ export const payloadHash = (u: UsageMetered): string => createHash('sha256').upd
  *
  * The usage sub-ledger (same record, "A usage sub-ledger"): the new events of one allocation go
  * into one journal transaction, and each into `usage_postings` beside it with its own amounts. An
- * event already there is a duplicate when its posting hashes the same, else a conflict recorded
- * for review; of two copies in one batch the first is posted and the second judged against it.
- * Callers hold the batch's allocation locks (`lockAllocations`), so no other batch posts these
- * events meanwhile.
+ * event already there is a duplicate when it would post the same (references and amounts), else
+ * a conflict recorded for review with the hashes of both postings; of two copies in one batch the
+ * first is posted and the second judged against it. Callers hold the batch's allocation locks
+ * (`lockAllocations`), so no other batch posts these events meanwhile.
  */
 export async function postUsages(
   manager: EntityManager,
@@ -79,15 +94,8 @@ export async function postUsages(
     energyNanoUsd: BigInt(a.energy_nano_usd),
     feeBps,
   }));
-  // Each event's posting as if alone: what its hash covers, as when each was its own transaction.
-  const alone = charges.map(usageTransaction);
-  const hashes = alone.map(transactionHash);
-  const earlier = new Map<string, { tx_id: string; request_hash: string }>();
-  const found: { usage_id: string; tx_id: string; request_hash: string }[] = await manager.query(
-    `SELECT usage_id, tx_id, request_hash FROM "${B}".usage_postings WHERE usage_id = ANY($1)`,
-    [[...new Set(charges.map((c) => c.usageId))]],
-  );
-  for (const r of found) earlier.set(r.usage_id, r);
+  const amounts = charges.map(usageAmounts);
+  const earlier = await postedBefore(manager, charges);
 
   // New events, first copies only, grouped by allocation in input order.
   const firstOf = new Map<string, number>();
@@ -100,7 +108,12 @@ export async function postUsages(
     else group.push(i);
   });
   const batches = [...groups.values()];
-  const txs = batches.map((g) => usageBatchTransaction(g.map((i) => charges[i] as UsageCharge)));
+  const txs = batches.map((g) =>
+    usageBatchTransaction(
+      g.map((i) => charges[i] as UsageCharge),
+      g.map((i) => amounts[i] as UsageAmounts),
+    ),
+  );
   const posted = await postTransactions(manager, txs, Topic.UsageMetered);
   const txOf = new Map<string, string>();
   batches.forEach((g, b) => {
@@ -110,17 +123,17 @@ export async function postUsages(
     for (const i of g) txOf.set((charges[i] as UsageCharge).usageId, outcome.txId);
   });
   if (txOf.size > 0) {
+    // Arrays, one per column: a fraction of the JSON of one object per row, to write and to parse.
+    const fresh = [...firstOf.values()];
     await manager.query(
-      `INSERT INTO "${B}".usage_postings (usage_id, tx_id, request_hash, compute_nano_usd, energy_nano_usd, fee_nano_usd)
-       SELECT * FROM json_to_recordset($1::json) AS x(usage_id text, tx_id bigint, request_hash text, compute_nano_usd bigint, energy_nano_usd bigint, fee_nano_usd bigint)`,
+      `INSERT INTO "${B}".usage_postings (usage_id, tx_id, compute_nano_usd, energy_nano_usd, fee_nano_usd)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])`,
       [
-        JSON.stringify(
-          [...firstOf.values()].map((i) => {
-            const c = charges[i] as UsageCharge;
-            const { compute, energy, fee } = usageAmounts(c);
-            return { usage_id: c.usageId, tx_id: txOf.get(c.usageId), request_hash: hashes[i], compute_nano_usd: compute.toString(), energy_nano_usd: energy.toString(), fee_nano_usd: fee.toString() };
-          }),
-        ),
+        fresh.map((i) => (charges[i] as UsageCharge).usageId),
+        fresh.map((i) => txOf.get((charges[i] as UsageCharge).usageId) as string),
+        fresh.map((i) => (amounts[i] as UsageAmounts).compute.toString()),
+        fresh.map((i) => (amounts[i] as UsageAmounts).energy.toString()),
+        fresh.map((i) => (amounts[i] as UsageAmounts).fee.toString()),
       ],
     );
   }
@@ -130,23 +143,26 @@ export async function postUsages(
   const capture = new Map<string, bigint>();
   const customers = new Set<string>();
   charges.forEach((c, i) => {
-    const hash = hashes[i] as string;
+    const a = amounts[i] as UsageAmounts;
     const first = firstOf.get(c.usageId);
     if (first === i) {
       outcomes.push({ kind: 'posted', txId: txOf.get(c.usageId) as string });
-      const { compute, energy, fee } = usageAmounts(c);
-      for (const holdId of [c.allocationId, c.jobId]) capture.set(holdId, (capture.get(holdId) ?? 0n) + compute + energy + fee);
+      for (const holdId of [c.allocationId, c.jobId]) capture.set(holdId, (capture.get(holdId) ?? 0n) + a.compute + a.energy + a.fee);
       customers.add(`customer:${c.customerId}`);
       return;
     }
-    const before = earlier.get(c.usageId);
-    const existing = before !== undefined ? { hash: before.request_hash, txId: before.tx_id } : { hash: hashes[first as number] as string, txId: txOf.get(c.usageId) as string };
-    if (existing.hash === hash) {
+    const existing: Posted = earlier.get(c.usageId) ?? { ...(charges[first as number] as UsageCharge), ...(amounts[first as number] as UsageAmounts), txId: txOf.get(c.usageId) as string };
+    if (samePosting({ ...c, ...a }, existing)) {
       outcomes.push({ kind: 'duplicate', txId: existing.txId });
       return;
     }
-    const tx = alone[i] as LedgerTransaction;
-    conflicts.push({ key: tx.key, hash, existing: existing.hash, payload: JSON.stringify({ ...tx, lines: tx.lines.map((l) => ({ ...l, amount: l.amount.toString() })) }) });
+    const tx = usagePosting(c, a);
+    conflicts.push({
+      key: tx.key,
+      hash: transactionHash(tx),
+      existing: transactionHash(usagePosting(existing, existing)),
+      payload: JSON.stringify({ ...tx, lines: tx.lines.map((l) => ({ ...l, amount: l.amount.toString() })) }),
+    });
     outcomes.push({ kind: 'conflict' });
   });
   if (conflicts.length > 0) {
@@ -169,4 +185,39 @@ export async function postUsages(
     );
   }
   return outcomes;
+}
+
+/** The events of the batch already in the sub-ledger, with what they posted. */
+async function postedBefore(manager: EntityManager, charges: readonly UsageCharge[]): Promise<Map<string, Posted>> {
+  const rows: {
+    usage_id: string;
+    tx_id: string;
+    compute_nano_usd: string;
+    energy_nano_usd: string;
+    fee_nano_usd: string;
+    allocation_id: string;
+    job_id: string;
+    customer_id: string;
+    provider_id: string;
+  }[] = await manager.query(
+    `SELECT u.usage_id, u.tx_id, u.compute_nano_usd, u.energy_nano_usd, u.fee_nano_usd, t.refs->>'allocationId' AS allocation_id, t.job_id, t.customer_id, t.provider_id
+       FROM "${B}".usage_postings u JOIN "${B}".transactions t USING (tx_id) WHERE u.usage_id = ANY($1)`,
+    [charges.map((c) => c.usageId)],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.usage_id,
+      {
+        usageId: r.usage_id,
+        txId: r.tx_id,
+        allocationId: r.allocation_id,
+        jobId: r.job_id,
+        customerId: r.customer_id,
+        providerId: r.provider_id,
+        compute: BigInt(r.compute_nano_usd),
+        energy: BigInt(r.energy_nano_usd),
+        fee: BigInt(r.fee_nano_usd),
+      },
+    ]),
+  );
 }
