@@ -48,6 +48,13 @@ describe('usage postings', () => {
     expect(a).toEqual({ compute: 150_000_000n, energy: -1_000_000n, fee: 2_980_000n });
   });
 
+  it('posts usage that comes to nothing as its two compute lines at zero, so it still has a transaction', () => {
+    expect(usageTransaction(charge({ consumed: { kind: 'gpu-seconds', seconds: 0n } })).lines).toEqual([
+      { account: 'customer:acme', asset: USD, amount: 0n, kind: 'compute' },
+      { account: 'provider:gpu-co', asset: USD, amount: 0n, kind: 'compute' },
+    ]);
+  });
+
   it('refuses an unbalanced transaction', () => {
     const bad: LedgerTransaction = { key: 'x', kind: 'grant', refs: {}, lines: [{ account: 'a', asset: USD, amount: 1n, kind: 'grant' }] };
     expect(() => assertBalanced(bad)).toThrow(/does not balance/);

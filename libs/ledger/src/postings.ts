@@ -70,7 +70,11 @@ export function usagePosting(r: UsageRefs, a: UsageAmounts): LedgerTransaction {
   return tx;
 }
 
-/** The six lines of a usage posting, without the zero ones. */
+/**
+ * The six lines of a usage posting, without the zero ones. Usage that comes to nothing (too short
+ * to round to a nano-dollar) keeps its two compute lines at zero: it is still posted, once, and
+ * a journal transaction has entries.
+ */
 function usageLines(c: Pick<UsageCharge, 'customerId' | 'providerId'>, compute: bigint, energy: bigint, fee: bigint): Line[] {
   const customer = Accounts.customer(c.customerId);
   const provider = Accounts.provider(c.providerId);
@@ -82,7 +86,8 @@ function usageLines(c: Pick<UsageCharge, 'customerId' | 'providerId'>, compute: 
     { account: provider, asset: USD, amount: -energy, kind: 'energy' },
     { account: Accounts.fees, asset: USD, amount: -fee, kind: 'fee' },
   ];
-  return all.filter((l) => l.amount !== 0n);
+  const charged = all.filter((l) => l.amount !== 0n);
+  return charged.length > 0 ? charged : [all[0] as Line, all[3] as Line];
 }
 
 /**

@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import type { UsageMetered } from '#contracts';
-import { Accounts, topUpTransaction } from '#ledger';
+import { Accounts, topUpTransaction, usageAmounts } from '#ledger';
 import { createDataSource } from '#persistence';
 import { loadConfig } from '#platform';
 import { postTransaction } from '../journal/journal.writer.js';
-import { postUsages, type AllocationPrices } from './usage-posting.js';
+import { consumedOf, postUsages, type AllocationPrices } from './usage-posting.js';
 
 /** The usage sub-ledger on the real PostgreSQL: batches per allocation, dedupe per event, the database's rules. */
 describe('usage sub-ledger (PostgreSQL)', () => {
@@ -102,6 +103,47 @@ describe('usage sub-ledger (PostgreSQL)', () => {
     expect(again.map((o) => o.kind)).toEqual(['duplicate', 'conflict', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
     expect(again.map((o) => (o.kind === 'conflict' ? null : o.txId))).toEqual([tx(0), null, tx(0), tx(0), tx(1), tx(0)]);
     expect(await journal()).toBe(before);
+  });
+
+  it('property: any stream of usage, with duplicates, reordered and cut into any batches, posts each event once: the reference balances, every transaction zero-sum', async () => {
+    const event = fc.record({ allocation: fc.nat({ max: 3 }), index: fc.nat({ max: 30 }), seconds: fc.integer({ min: 0, max: 40_000 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 10 }), async (events, dupIdx, cuts) => {
+        const run = randomUUID().slice(0, 8);
+        const allocations = [0, 1, 2, 3].map((n) => ({ ...allocation(n), allocation_id: `${run}-a${n}`, job_id: `${run}-j${n}`, customer_id: `${run}-c${n % 2}`, energy_nano_usd: n === 3 ? '-40000000' : '100000000' }));
+        // One body per usage id (the first), as a producer sends it; then redeliveries, then all reversed.
+        const byId = new Map<string, { usage: UsageMetered; allocation: AllocationPrices }>();
+        for (const e of events) {
+          const a = allocations[e.allocation] as AllocationPrices;
+          const u = usage(a, e.index, e.seconds);
+          if (!byId.has(u.usageId)) byId.set(u.usageId, { usage: u, allocation: a });
+        }
+        const unique = [...byId.values()];
+        const stream = [...unique, ...dupIdx.map((i) => unique[i % unique.length] as (typeof unique)[number])].reverse();
+        for (let at = 0, c = 0; at < stream.length; c += 1) {
+          const size = cuts[c % cuts.length] as number;
+          const outcomes = await post(stream.slice(at, at + size));
+          expect(outcomes.every((o) => o.kind !== 'conflict')).toBe(true);
+          at += size;
+        }
+        for (const customerId of [`${run}-c0`, `${run}-c1`]) {
+          const expected = unique
+            .filter((x) => x.usage.customerId === customerId)
+            .reduce((sum, x) => {
+              const a = usageAmounts({ ...x.usage, consumed: consumedOf(x.usage), computeNanoUsd: BigInt(x.allocation.compute_nano_usd), energyNanoUsd: BigInt(x.allocation.energy_nano_usd), feeBps: 200 });
+              return sum + a.compute + a.energy + a.fee;
+            }, 0n);
+          const [row] = await sql<{ balance: string }>(`SELECT coalesce(sum(balance), 0)::text AS balance FROM billing.balances WHERE account_id = $1`, [Accounts.customer(customerId)]);
+          expect(BigInt(row?.balance ?? '0')).toBe(expected);
+        }
+        const ids = unique.map((x) => x.usage.usageId);
+        expect(await sql(`SELECT count(*)::int AS n FROM billing.usage_postings WHERE usage_id = ANY($1)`, [ids])).toEqual([{ n: unique.length }]);
+        expect(
+          await sql(`SELECT e.tx_id FROM billing.entries e JOIN billing.usage_postings u USING (tx_id) WHERE u.usage_id = ANY($1) GROUP BY e.tx_id, e.asset HAVING sum(e.amount) <> 0`, [ids]),
+        ).toEqual([]);
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('refuses usage rows that are not their transaction’s, do not sum to it, or are changed', async () => {
