@@ -28,6 +28,28 @@ export function transactionHash(tx: LedgerTransaction): string {
   return hash('sha256', `{"kind":${JSON.stringify(tx.kind)},"reverses":${reverses},"refs":{${refsJson}},"lines":[${lines}]}`);
 }
 
+/** A posting refused because its key was posted with another body: both hashes, for review. */
+export interface Conflict {
+  readonly tx: LedgerTransaction;
+  readonly hash: string;
+  readonly existing: string;
+}
+
+/** Records refused postings in `posting_conflicts`, one statement for all. */
+export async function recordConflicts(manager: EntityManager, conflicts: readonly Conflict[], source: string): Promise<void> {
+  if (conflicts.length === 0) return;
+  await manager.query(
+    `INSERT INTO "${B}".posting_conflicts (idempotency_key, request_hash, existing_hash, source, payload)
+     SELECT key, hash, existing, $2, payload::jsonb FROM json_to_recordset($1::json) AS x(key text, hash text, existing text, payload text)`,
+    [
+      JSON.stringify(
+        conflicts.map(({ tx, hash, existing }) => ({ key: tx.key, hash, existing, payload: JSON.stringify({ ...tx, lines: tx.lines.map((l) => ({ ...l, amount: l.amount.toString() })) }) })),
+      ),
+      source,
+    ],
+  );
+}
+
 /** Posts one transaction: see `postTransactions`. */
 export async function postTransaction(manager: EntityManager, tx: LedgerTransaction, source: string): Promise<PostOutcome> {
   const [outcome] = await postTransactions(manager, [tx], source);
@@ -97,7 +119,7 @@ export async function postTransactions(manager: EntityManager, txs: readonly Led
   }
 
   const outcomes: PostOutcome[] = [];
-  const conflicts: { key: string; hash: string; existing: string; payload: string }[] = [];
+  const conflicts: Conflict[] = [];
   const toEnter: LedgerTransaction[] = [];
   txs.forEach((tx, i) => {
     const hash = hashes[i] as string;
@@ -113,22 +135,11 @@ export async function postTransactions(manager: EntityManager, txs: readonly Led
       outcomes.push({ kind: 'duplicate', txId: existingId });
       return;
     }
-    conflicts.push({
-      key: tx.key,
-      hash,
-      existing: existingHash ?? '',
-      payload: JSON.stringify({ ...tx, lines: tx.lines.map((l) => ({ ...l, amount: l.amount.toString() })) }),
-    });
+    conflicts.push({ tx, hash, existing: existingHash ?? '' });
     outcomes.push({ kind: 'conflict' });
   });
 
-  if (conflicts.length > 0) {
-    await manager.query(
-      `INSERT INTO "${B}".posting_conflicts (idempotency_key, request_hash, existing_hash, source, payload)
-       SELECT key, hash, existing, $2, payload::jsonb FROM json_to_recordset($1::json) AS x(key text, hash text, existing text, payload text)`,
-      [JSON.stringify(conflicts), source],
-    );
-  }
+  await recordConflicts(manager, conflicts, source);
   if (toEnter.length === 0) return outcomes;
   // Sorted: concurrent postings take the account rows in one order, so they queue, never deadlock.
   const accounts = [...new Set(toEnter.flatMap((tx) => tx.lines.map((l) => l.account)))].sort();

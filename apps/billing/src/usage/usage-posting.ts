@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { Topic, type UsageMetered } from '#contracts';
 import { usageAmounts, usageBatchTransaction, usagePosting, type Consumed, type UsageAmounts, type UsageCharge, type UsageRefs } from '#ledger';
 import { AppSchema } from '#persistence';
-import { postTransactions, transactionHash, type PostOutcome } from '../journal/journal.writer.js';
+import { postTransactions, recordConflicts, transactionHash, type Conflict, type PostOutcome } from '../journal/journal.writer.js';
 
 const B = AppSchema.Billing;
 
@@ -139,7 +139,7 @@ export async function postUsages(
   }
 
   const outcomes: PostOutcome[] = [];
-  const conflicts: { key: string; hash: string; existing: string; payload: string }[] = [];
+  const conflicts: Conflict[] = [];
   const capture = new Map<string, bigint>();
   const customers = new Set<string>();
   charges.forEach((c, i) => {
@@ -157,21 +157,10 @@ export async function postUsages(
       return;
     }
     const tx = usagePosting(c, a);
-    conflicts.push({
-      key: tx.key,
-      hash: transactionHash(tx),
-      existing: transactionHash(usagePosting(existing, existing)),
-      payload: JSON.stringify({ ...tx, lines: tx.lines.map((l) => ({ ...l, amount: l.amount.toString() })) }),
-    });
+    conflicts.push({ tx, hash: transactionHash(tx), existing: transactionHash(usagePosting(existing, existing)) });
     outcomes.push({ kind: 'conflict' });
   });
-  if (conflicts.length > 0) {
-    await manager.query(
-      `INSERT INTO "${B}".posting_conflicts (idempotency_key, request_hash, existing_hash, source, payload)
-       SELECT key, hash, existing, $2, payload::jsonb FROM json_to_recordset($1::json) AS x(key text, hash text, existing text, payload text)`,
-      [JSON.stringify(conflicts), Topic.UsageMetered],
-    );
-  }
+  await recordConflicts(manager, conflicts, Topic.UsageMetered);
   if (capture.size > 0) {
     // Capturing moves each customer's held amount (a row trigger on holds). The UPDATE visits
     // holds in no particular order, so the customers' accounts are locked first, in order:
