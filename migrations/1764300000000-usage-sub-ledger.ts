@@ -49,6 +49,7 @@ export class UsageSubLedger1764300000000 implements MigrationInterface {
     await q.query(CHECK_USAGE_POSTINGS);
     await q.query(`CREATE TRIGGER usage_postings_checked AFTER INSERT ON billing.usage_postings
       REFERENCING NEW TABLE AS new_usage FOR EACH STATEMENT EXECUTE FUNCTION billing.check_usage_postings()`);
+    await q.query(checkTransaction(USAGE_HAS_EVENTS));
 
     // Finance and BI: each event with its transaction's references and time.
     const usage = `SELECT u.usage_id, u.tx_id, t.idempotency_key, t.refs->>'allocationId' AS allocation_id, t.job_id, t.customer_id, t.provider_id,
@@ -63,6 +64,7 @@ export class UsageSubLedger1764300000000 implements MigrationInterface {
     // Posted batches have no one-transaction-per-event form to go back to without rewriting the journal.
     const [batched]: { n: number }[] = await q.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM billing.usage_postings GROUP BY tx_id HAVING count(*) > 1) b`);
     if ((batched?.n ?? 0) > 0) throw new Error(`${batched?.n} journal transactions post several usage events each; the usage sub-ledger cannot be removed`);
+    await q.query(checkTransaction(''));
     await q.query(`DROP VIEW bi.usage_postings`);
     await q.query(`DROP VIEW gateway.billing_usage`);
     await q.query(`DROP TABLE billing.usage_postings`);
@@ -109,3 +111,31 @@ const CHECK_USAGE_POSTINGS = `
     END IF;
     RETURN NULL;
   END $$`;
+
+/** At commit, with the zero-sum check: a usage transaction posts at least one usage event. */
+const USAGE_HAS_EVENTS = `
+        IF NEW.kind = 'usage' AND NOT EXISTS (SELECT 1 FROM billing.usage_postings WHERE tx_id = NEW.tx_id) THEN
+          RAISE EXCEPTION 'usage transaction % posts no usage event', NEW.tx_id USING ERRCODE = 'check_violation';
+        END IF;`;
+
+/** JournalChecksPerTransaction1764220000000's deferred check of each transaction, with `more` before it returns. */
+function checkTransaction(more: string): string {
+  return `
+      CREATE OR REPLACE FUNCTION billing.check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        entries integer := 0;
+        bad record;
+      BEGIN
+        FOR bad IN SELECT asset, sum(amount) AS total, count(*) AS n FROM billing.entries WHERE tx_id = NEW.tx_id GROUP BY asset LOOP
+          entries := entries + bad.n;
+          IF bad.total <> 0 THEN
+            RAISE EXCEPTION 'transaction % does not balance: its % entries sum to %', NEW.tx_id, bad.asset, bad.total
+              USING ERRCODE = 'check_violation';
+          END IF;
+        END LOOP;
+        IF entries = 0 THEN
+          RAISE EXCEPTION 'transaction % has no entries', NEW.tx_id USING ERRCODE = 'check_violation';
+        END IF;${more}
+        RETURN NULL;
+      END $$`;
+}

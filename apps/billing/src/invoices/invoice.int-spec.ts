@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
-import { usageTransaction, type LedgerTransaction } from '#ledger';
+import type { UsageMetered } from '#contracts';
 import { createDataSource } from '#persistence';
 import { loadConfig } from '#platform';
-import { postTransactions } from '../journal/journal.writer.js';
+import { postUsages, type AllocationPrices } from '../usage/usage-posting.js';
 
 /** What the database itself keeps true of invoices, tested with raw SQL on the real PostgreSQL. */
 describe('billing invoices (PostgreSQL)', () => {
@@ -55,6 +55,12 @@ describe('billing invoices (PostgreSQL)', () => {
          SELECT tx_id, account_id, 'USD', amount, 'compute' FROM json_to_recordset($1::json) AS x(tx_id bigint, account_id text, amount bigint)`,
         [JSON.stringify(entries)],
       );
+      // A usage transaction posts usage events (the sub-ledger): one of 4 nano-USD compute each.
+      await m.query(
+        `INSERT INTO billing.usage_postings (usage_id, tx_id, compute_nano_usd, energy_nano_usd, fee_nano_usd)
+         SELECT gen_random_uuid()::text, t.tx_id, 4, 0, 0 FROM billing.transactions t WHERE t.tx_id = ANY($1) AND t.kind = 'usage'`,
+        [[...new Set(entries.map((e) => e.tx_id))]],
+      );
     });
   }
 
@@ -90,26 +96,33 @@ describe('billing invoices (PostgreSQL)', () => {
 
   it('gives posted charges to this month’s draft, opened on first use, or to the first later month not final; a redelivery opens nothing', async () => {
     const c = customer();
-    const usage = (n: number): LedgerTransaction =>
-      usageTransaction({
+    const allocation: AllocationPrices = { allocation_id: `${c}-a.1`, job_id: `${c}-a`, customer_id: c, provider_id: 'int-p', instrument: 'gpu:h100', compute_nano_usd: '2000000000', energy_nano_usd: '100000000' };
+    const usage = (n: number): { usage: UsageMetered; allocation: AllocationPrices } => ({
+      usage: {
         usageId: `${c}-u${n}`,
-        allocationId: `${c}-a.1`,
-        jobId: `${c}-a`,
+        allocationId: allocation.allocation_id,
+        jobId: allocation.job_id,
         customerId: c,
         providerId: 'int-p',
-        consumed: { kind: 'gpu-seconds', seconds: 3_600n },
-        computeNanoUsd: 2_000_000_000n,
-        energyNanoUsd: 100_000_000n,
-        feeBps: 200,
-      });
+        instrument: 'gpu:h100',
+        inputTokens: null,
+        outputTokens: null,
+        gpuSeconds: '3600',
+        energyKwh: null,
+        startedAt: '2026-11-27T09:00:00.000Z',
+        endedAt: '2026-11-27T10:00:00.000Z',
+      },
+      allocation,
+    });
     const [{ month }] = (await db.query(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-01') AS month`)) as [{ month: string }];
-    const post = (txs: LedgerTransaction[]) => db.transaction((m) => postTransactions(m, txs, 'test'));
+    // Two events of one allocation in one batch are one journal transaction: one charge on the invoice.
+    const post = (items: ReturnType<typeof usage>[]) => db.transaction((m) => postUsages(m, items, 200));
     const invoices = async () => (await db.query(`SELECT invoice_id FROM billing.invoices WHERE customer_id = $1 ORDER BY period`, [c])).map((r: { invoice_id: string }) => r.invoice_id) as string[];
 
     expect((await post([usage(1), usage(2)])).map((o) => o.kind)).toEqual(['posted', 'posted']);
     const thisMonth = `inv:${c}:${month.slice(0, 7)}`;
     expect(await invoices()).toEqual([thisMonth]);
-    expect(await charges(thisMonth)).toBe(2);
+    expect(await charges(thisMonth)).toBe(1);
 
     // This month closed: the next charge goes to next month's draft; a redelivery of the first opens nothing more.
     await db.query(`UPDATE billing.invoices SET status = 'final', total_minor = 0, finalized_at = now() WHERE invoice_id = $1`, [thisMonth]);
@@ -119,6 +132,6 @@ describe('billing invoices (PostgreSQL)', () => {
     expect(await invoices()).toEqual([thisMonth]);
     expect((await post([usage(3)])).map((o) => o.kind)).toEqual(['posted']);
     expect(await invoices()).toEqual([thisMonth, nextMonth]);
-    expect([await charges(thisMonth), await charges(nextMonth)]).toEqual([2, 1]);
+    expect([await charges(thisMonth), await charges(nextMonth)]).toEqual([1, 1]);
   });
 });

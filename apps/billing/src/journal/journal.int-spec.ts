@@ -2,9 +2,11 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
-import { Accounts, reversalOf, topUpTransaction, usageTransaction } from '#ledger';
+import type { UsageMetered } from '#contracts';
+import { Accounts, reversalOf, topUpTransaction, usageTransaction, type LedgerTransaction } from '#ledger';
 import { createDataSource } from '#persistence';
 import { loadConfig } from '#platform';
+import { consumedOf, postUsages, type AllocationPrices } from '../usage/usage-posting.js';
 import { postTransaction } from './journal.writer.js';
 
 /** The journal's rules, as the database enforces them: tested with raw SQL, on the real PostgreSQL. */
@@ -107,47 +109,71 @@ describe('billing journal (PostgreSQL)', () => {
     }
   });
 
-  it('posts a usage transaction once, moves balances with it, and records the same key with another body as a conflict', async () => {
-    const customer = `c-${randomUUID().slice(0, 8)}`;
-    const provider = `p-${randomUUID().slice(0, 8)}`;
-    const usage = usageTransaction({
+  /** A usage event of one GPU-hour at $2.00 (no energy) on its own allocation, and how it is posted. */
+  const usageOf = (customer: string, provider: string, jobId = randomUUID()) => {
+    const allocation: AllocationPrices = { allocation_id: `${jobId}.1`, job_id: jobId, customer_id: customer, provider_id: provider, instrument: 'gpu:h100', compute_nano_usd: '2000000000', energy_nano_usd: '0' };
+    const usage: UsageMetered = {
       usageId: randomUUID(),
-      allocationId: 'a1',
-      jobId: randomUUID(),
+      allocationId: allocation.allocation_id,
+      jobId,
       customerId: customer,
       providerId: provider,
-      consumed: { kind: 'gpu-seconds', seconds: 3_600n },
-      computeNanoUsd: 2_000_000_000n,
-      energyNanoUsd: 0n,
-      feeBps: 200,
-    });
-    const post = (tx = usage) => db.transaction((m) => postTransaction(m, tx, 'test'));
-    await post(topUpTransaction(randomUUID(), customer, 10_000_000_000n));
-    expect(await post()).toMatchObject({ kind: 'posted' });
-    expect(await post()).toMatchObject({ kind: 'duplicate' });
-    const tampered = { ...usage, lines: usage.lines.map((l) => ({ ...l, amount: l.amount * 2n })) };
+      instrument: 'gpu:h100',
+      inputTokens: null,
+      outputTokens: null,
+      gpuSeconds: '3600',
+      energyKwh: null,
+      startedAt: '2026-11-27T09:00:00.000Z',
+      endedAt: '2026-11-27T10:00:00.000Z',
+    };
+    const post = (u = usage) => db.transaction((m) => postUsages(m, [{ usage: u, allocation }], 200));
+    const tx = usageTransaction({ ...usage, consumed: consumedOf(usage), computeNanoUsd: 2_000_000_000n, energyNanoUsd: 0n, feeBps: 200 });
+    return { usage, post, tx };
+  };
+
+  it('posts a transaction once, moves balances with it, records the same key with another body as a conflict, and reverses it once', async () => {
+    const customer = `c-${randomUUID().slice(0, 8)}`;
+    const provider = `p-${randomUUID().slice(0, 8)}`;
+    const post = (tx: LedgerTransaction) => db.transaction((m) => postTransaction(m, tx, 'test'));
+    const topUp = topUpTransaction(randomUUID(), customer, 10_000_000_000n);
+    expect(await post(topUp)).toMatchObject({ kind: 'posted' });
+    expect(await post(topUp)).toMatchObject({ kind: 'duplicate' });
+    const tampered = { ...topUp, lines: topUp.lines.map((l) => ({ ...l, amount: l.amount * 2n })) };
     expect(await post(tampered)).toEqual({ kind: 'conflict' });
-    expect(await db.query(`SELECT count(*)::int AS n FROM billing.posting_conflicts WHERE idempotency_key = $1`, [usage.key])).toEqual([{ n: 1 }]);
+    expect(await db.query(`SELECT count(*)::int AS n FROM billing.posting_conflicts WHERE idempotency_key = $1`, [topUp.key])).toEqual([{ n: 1 }]);
+
+    // Usage goes through its sub-ledger: once, a redelivery a duplicate, another body a conflict.
+    const usage = usageOf(customer, provider);
+    expect((await usage.post()).map((o) => o.kind)).toEqual(['posted']);
+    expect((await usage.post()).map((o) => o.kind)).toEqual(['duplicate']);
+    expect((await usage.post({ ...usage.usage, gpuSeconds: '7200' })).map((o) => o.kind)).toEqual(['conflict']);
+    expect(await db.query(`SELECT count(*)::int AS n FROM billing.posting_conflicts WHERE idempotency_key = $1`, [usage.tx.key])).toEqual([{ n: 1 }]);
     // $10 in, $2.00 + 2% fee out.
     expect(await balance(Accounts.customer(customer))).toBe(-10_000_000_000n + 2_040_000_000n);
     expect(await balance(Accounts.provider(provider))).toBe(-2_000_000_000n);
 
     // A reversal references its original, and only one may.
-    expect(await post(reversalOf(usage))).toMatchObject({ kind: 'posted' });
+    expect(await post(reversalOf(usage.tx))).toMatchObject({ kind: 'posted' });
     expect(await balance(Accounts.provider(provider))).toBe(0n);
-    const second = { ...reversalOf(usage), key: `reversal-again:${usage.key}` };
+    const second = { ...reversalOf(usage.tx), key: `reversal-again:${usage.tx.key}` };
     await expect(post(second)).rejects.toThrow(/transactions_reverses_unique/);
+  });
+
+  it('refuses at commit a usage transaction that posts no usage event', async () => {
+    const { tx } = usageOf(`c-${randomUUID().slice(0, 8)}`, `p-${randomUUID().slice(0, 8)}`);
+    await expect(db.transaction((m) => postTransaction(m, tx, 'test'))).rejects.toThrow(/posts no usage event/);
+    expect(await db.query(`SELECT count(*)::int AS n FROM billing.transactions WHERE idempotency_key = $1`, [tx.key])).toEqual([{ n: 0 }]);
   });
 
   it("keeps a transaction's reference columns equal to its refs, which finance filters the entries by", async () => {
     const customer = `c-${randomUUID().slice(0, 8)}`;
     const provider = `p-${randomUUID().slice(0, 8)}`;
     const jobId = randomUUID();
-    const usage = usageTransaction({ usageId: randomUUID(), allocationId: 'a1', jobId, customerId: customer, providerId: provider, consumed: { kind: 'tokens', tokens: 1_000n }, computeNanoUsd: 5_000n, energyNanoUsd: 1_000n, feeBps: 100 });
-    await db.transaction((m) => postTransaction(m, usage, 'test'));
-    expect(await db.query(`SELECT customer_id, provider_id, job_id FROM billing.transactions WHERE idempotency_key = $1`, [usage.key])).toEqual([{ customer_id: customer, provider_id: provider, job_id: jobId }]);
+    const usage = usageOf(customer, provider, jobId);
+    await usage.post();
+    expect(await db.query(`SELECT customer_id, provider_id, job_id FROM billing.transactions WHERE idempotency_key = $1`, [usage.tx.key])).toEqual([{ customer_id: customer, provider_id: provider, job_id: jobId }]);
     // Through the finance view, by each filter: every entry of the usage, from the transaction's columns.
-    const lines = usage.lines.filter((l) => l.amount !== 0n).length;
+    const lines = usage.tx.lines.length;
     expect(lines).toBeGreaterThanOrEqual(4);
     for (const [column, value] of [['customer_id', customer], ['provider_id', provider], ['job_id', jobId]] as const) {
       expect(await db.query(`SELECT count(*)::int AS n FROM gateway.billing_entries WHERE ${column} = $1`, [value])).toEqual([{ n: lines }]);
