@@ -131,6 +131,7 @@ describe('dashboard: the market on screen, live, for each role', () => {
     expect(tabs).toEqual(['Market', 'Finance']);
     await page.locator('#tab-finance').click();
     await page.locator('#reconciliation', { hasText: 'allocations matched' }).waitFor();
+    expect(await page.locator('#reconciliation').textContent()).toMatch(/\d+ usage events posted in \d+ journal transactions, 0 not matching their events/);
     // Nothing wider than the screen: tables scroll inside their panels.
     expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(SHOTS, 'finance-phone.png'), fullPage: true });

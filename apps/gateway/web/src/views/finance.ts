@@ -22,6 +22,7 @@ interface Invoice {
 interface Reconciliation {
   ok: boolean;
   allocations: { matched: number; billed: number; missingInBilling: number };
+  usage: { events: number; transactions: number; transactionsNotMatchingEvents: number };
   journal: { sumNanoUsd: string; unbalancedTransactions: number };
   holds: { open: number; settled: number; voided: number; expired: number };
 }
@@ -55,7 +56,7 @@ export const financeView: View = {
           'p',
           { class: 'figure' },
           r.ok ? badge('reconciled', 'ok') : badge('needs attention', 'bad'),
-          ` ${r.allocations.matched} allocations matched, ${r.allocations.billed} billed, ${r.allocations.missingInBilling} missing; journal sums to ${nanoUsd(r.journal.sumNanoUsd)} with ${r.journal.unbalancedTransactions} unbalanced transactions; holds: ${r.holds.open} open, ${r.holds.settled} settled, ${r.holds.voided} voided, ${r.holds.expired} expired.`,
+          ` ${r.allocations.matched} allocations matched, ${r.allocations.billed} billed, ${r.allocations.missingInBilling} missing; ${r.usage.events} usage events posted in ${r.usage.transactions} journal transactions, ${r.usage.transactionsNotMatchingEvents} not matching their events; journal sums to ${nanoUsd(r.journal.sumNanoUsd)} with ${r.journal.unbalancedTransactions} unbalanced transactions; holds: ${r.holds.open} open, ${r.holds.settled} settled, ${r.holds.voided} voided, ${r.holds.expired} expired.`,
         ),
       );
       replace(
