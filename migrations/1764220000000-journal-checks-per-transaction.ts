@@ -16,24 +16,7 @@ export class JournalChecksPerTransaction1764220000000 implements MigrationInterf
     await q.query(`DROP TRIGGER transactions_have_entries ON billing.transactions`);
     await q.query(`DROP FUNCTION billing.check_zero_sum()`);
     await q.query(`DROP FUNCTION billing.check_has_entries()`);
-    await q.query(`
-      CREATE FUNCTION billing.check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        entries integer := 0;
-        bad record;
-      BEGIN
-        FOR bad IN SELECT asset, sum(amount) AS total, count(*) AS n FROM billing.entries WHERE tx_id = NEW.tx_id GROUP BY asset LOOP
-          entries := entries + bad.n;
-          IF bad.total <> 0 THEN
-            RAISE EXCEPTION 'transaction % does not balance: its % entries sum to %', NEW.tx_id, bad.asset, bad.total
-              USING ERRCODE = 'check_violation';
-          END IF;
-        END LOOP;
-        IF entries = 0 THEN
-          RAISE EXCEPTION 'transaction % has no entries', NEW.tx_id USING ERRCODE = 'check_violation';
-        END IF;
-        RETURN NULL;
-      END $$`);
+    await q.query(CHECK_TRANSACTION);
     await q.query(`CREATE CONSTRAINT TRIGGER transactions_balance AFTER INSERT ON billing.transactions
       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION billing.check_transaction()`);
     await q.query(`
@@ -79,3 +62,23 @@ export class JournalChecksPerTransaction1764220000000 implements MigrationInterf
       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION billing.check_has_entries()`);
   }
 }
+
+/** The deferred check of each transaction (later migrations extend it). */
+export const CHECK_TRANSACTION = `
+      CREATE FUNCTION billing.check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        entries integer := 0;
+        bad record;
+      BEGIN
+        FOR bad IN SELECT asset, sum(amount) AS total, count(*) AS n FROM billing.entries WHERE tx_id = NEW.tx_id GROUP BY asset LOOP
+          entries := entries + bad.n;
+          IF bad.total <> 0 THEN
+            RAISE EXCEPTION 'transaction % does not balance: its % entries sum to %', NEW.tx_id, bad.asset, bad.total
+              USING ERRCODE = 'check_violation';
+          END IF;
+        END LOOP;
+        IF entries = 0 THEN
+          RAISE EXCEPTION 'transaction % has no entries', NEW.tx_id USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+      END $$`;

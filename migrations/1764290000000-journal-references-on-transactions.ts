@@ -84,7 +84,7 @@ const CHECK_ENTRY_REFERENCES_FROM_TRANSACTION = replaceOnce(
   `OR (t.invoice_id IS NULL AND n.charges AND t.customer_id IS NOT NULL AND t.kind IN ('usage', 'reversal'))`,
 );
 
-function replaceOnce(text: string, from: string, to: string): string {
+export function replaceOnce(text: string, from: string, to: string): string {
   const at = text.indexOf(from);
   if (at === -1 || text.indexOf(from, at + 1) !== -1) throw new Error(`migration text: expected exactly one ${from}`);
   return text.slice(0, at) + to + text.slice(at + from.length);

@@ -1,4 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { CHECK_TRANSACTION } from './1764220000000-journal-checks-per-transaction.js';
+import { replaceOnce } from './1764290000000-journal-references-on-transactions.js';
 
 /**
  * A usage sub-ledger (docs/decisions/0008-ledger.md, "A usage sub-ledger"). Each usage event was
@@ -120,22 +122,6 @@ const USAGE_HAS_EVENTS = `
 
 /** JournalChecksPerTransaction1764220000000's deferred check of each transaction, with `more` before it returns. */
 function checkTransaction(more: string): string {
-  return `
-      CREATE OR REPLACE FUNCTION billing.check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        entries integer := 0;
-        bad record;
-      BEGIN
-        FOR bad IN SELECT asset, sum(amount) AS total, count(*) AS n FROM billing.entries WHERE tx_id = NEW.tx_id GROUP BY asset LOOP
-          entries := entries + bad.n;
-          IF bad.total <> 0 THEN
-            RAISE EXCEPTION 'transaction % does not balance: its % entries sum to %', NEW.tx_id, bad.asset, bad.total
-              USING ERRCODE = 'check_violation';
-          END IF;
-        END LOOP;
-        IF entries = 0 THEN
-          RAISE EXCEPTION 'transaction % has no entries', NEW.tx_id USING ERRCODE = 'check_violation';
-        END IF;${more}
-        RETURN NULL;
-      END $$`;
+  const replacing = replaceOnce(CHECK_TRANSACTION, 'CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION');
+  return replaceOnce(replacing, '        RETURN NULL;\n      END $$', `${more}\n        RETURN NULL;\n      END $$`);
 }

@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
-import type { UsageMetered } from '#contracts';
 import { createDataSource } from '#persistence';
 import { loadConfig } from '#platform';
+import { usageEvent } from '../usage/usage-event.fixture.js';
 import { postUsages, type AllocationPrices } from '../usage/usage-posting.js';
 
 /** What the database itself keeps true of invoices, tested with raw SQL on the real PostgreSQL. */
@@ -97,23 +97,7 @@ describe('billing invoices (PostgreSQL)', () => {
   it('gives posted charges to this month’s draft, opened on first use, or to the first later month not final; a redelivery opens nothing', async () => {
     const c = customer();
     const allocation: AllocationPrices = { allocation_id: `${c}-a.1`, job_id: `${c}-a`, customer_id: c, provider_id: 'int-p', instrument: 'gpu:h100', compute_nano_usd: '2000000000', energy_nano_usd: '100000000' };
-    const usage = (n: number): { usage: UsageMetered; allocation: AllocationPrices } => ({
-      usage: {
-        usageId: `${c}-u${n}`,
-        allocationId: allocation.allocation_id,
-        jobId: allocation.job_id,
-        customerId: c,
-        providerId: 'int-p',
-        instrument: 'gpu:h100',
-        inputTokens: null,
-        outputTokens: null,
-        gpuSeconds: '3600',
-        energyKwh: null,
-        startedAt: '2026-11-27T09:00:00.000Z',
-        endedAt: '2026-11-27T10:00:00.000Z',
-      },
-      allocation,
-    });
+    const usage = (n: number) => ({ usage: usageEvent(allocation, `${c}-u${n}`, 3_600), allocation });
     const [{ month }] = (await db.query(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-01') AS month`)) as [{ month: string }];
     // Two events of one allocation in one batch are one journal transaction: one charge on the invoice.
     const post = (items: ReturnType<typeof usage>[]) => db.transaction((m) => postUsages(m, items, 200));

@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
-import type { UsageMetered } from '#contracts';
 import { Accounts, reversalOf, topUpTransaction, usageTransaction, type LedgerTransaction } from '#ledger';
 import { createDataSource } from '#persistence';
 import { loadConfig } from '#platform';
+import { usageEvent } from '../usage/usage-event.fixture.js';
 import { consumedOf, postUsages, type AllocationPrices } from '../usage/usage-posting.js';
 import { postTransaction } from './journal.writer.js';
 
@@ -112,20 +112,7 @@ describe('billing journal (PostgreSQL)', () => {
   /** A usage event of one GPU-hour at $2.00 (no energy) on its own allocation, and how it is posted. */
   const usageOf = (customer: string, provider: string, jobId = randomUUID()) => {
     const allocation: AllocationPrices = { allocation_id: `${jobId}.1`, job_id: jobId, customer_id: customer, provider_id: provider, instrument: 'gpu:h100', compute_nano_usd: '2000000000', energy_nano_usd: '0' };
-    const usage: UsageMetered = {
-      usageId: randomUUID(),
-      allocationId: allocation.allocation_id,
-      jobId,
-      customerId: customer,
-      providerId: provider,
-      instrument: 'gpu:h100',
-      inputTokens: null,
-      outputTokens: null,
-      gpuSeconds: '3600',
-      energyKwh: null,
-      startedAt: '2026-11-27T09:00:00.000Z',
-      endedAt: '2026-11-27T10:00:00.000Z',
-    };
+    const usage = usageEvent(allocation, randomUUID(), 3_600);
     const post = (u = usage) => db.transaction((m) => postUsages(m, [{ usage: u, allocation }], 200));
     const tx = usageTransaction({ ...usage, consumed: consumedOf(usage), computeNanoUsd: 2_000_000_000n, energyNanoUsd: 0n, feeBps: 200 });
     return { usage, post, tx };

@@ -8,6 +8,7 @@ import { Accounts, topUpTransaction, usageAmounts } from '#ledger';
 import { createDataSource } from '#persistence';
 import { loadConfig } from '#platform';
 import { postTransaction } from '../journal/journal.writer.js';
+import { usageEvent } from './usage-event.fixture.js';
 import { consumedOf, postUsages, type AllocationPrices } from './usage-posting.js';
 
 /** The usage sub-ledger on the real PostgreSQL: batches per allocation, dedupe per event, the database's rules. */
@@ -32,20 +33,7 @@ describe('usage sub-ledger (PostgreSQL)', () => {
     compute_nano_usd: '2000000000',
     energy_nano_usd: '100000000',
   });
-  const usage = (a: AllocationPrices, i: number, seconds: number): UsageMetered => ({
-    usageId: `${a.allocation_id}:${i}`,
-    allocationId: a.allocation_id,
-    jobId: a.job_id,
-    customerId: a.customer_id,
-    providerId: a.provider_id,
-    instrument: a.instrument,
-    inputTokens: null,
-    outputTokens: null,
-    gpuSeconds: String(seconds),
-    energyKwh: null,
-    startedAt: '2026-11-27T09:00:00.000Z',
-    endedAt: '2026-11-27T09:10:00.000Z',
-  });
+  const usage = (a: AllocationPrices, i: number, seconds: number): UsageMetered => usageEvent(a, `${a.allocation_id}:${i}`, seconds);
   const post = (items: { usage: UsageMetered; allocation: AllocationPrices }[]) => db.transaction((m) => postUsages(m, items, 200));
   const sql = <T>(text: string, params: unknown[] = []): Promise<T[]> => db.query(text, params);
 
