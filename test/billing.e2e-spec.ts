@@ -188,6 +188,8 @@ describe('billing: usage posted to the journal exactly once', () => {
     expect(await one.json()).toMatchObject({ usageId: u.usageId, allocationId: a.allocationId, jobId: a.jobId, computeNanoUsd: '2000000000', energyNanoUsd: '100000000', feeNanoUsd: '42000000', chargedNanoUsd: '2142000000', charged: '2.142' });
     expect((await fetch(`${gateway.url}/v1/finance/usage/${encodeURIComponent(u.usageId)}`, { headers: await auth('customer', a.customerId) })).status).toBe(200);
     expect((await fetch(`${gateway.url}/v1/finance/usage/${encodeURIComponent(u.usageId)}`, { headers: await auth('customer', customer()) })).status).toBe(404);
+    expect((await fetch(`${gateway.url}/v1/finance/usage/${encodeURIComponent(u.usageId)}`, { headers: await auth('provider', a.providerId) })).status).toBe(200);
+    expect((await fetch(`${gateway.url}/v1/finance/usage/${encodeURIComponent(u.usageId)}`, { headers: await auth('provider', 'prov-someone-else') })).status).toBe(404);
     expect((await fetch(`${gateway.url}/v1/finance/usage/${'x'.repeat(201)}`, { headers: await auth('finance', 'finance-e2e') })).status).toBe(400);
 
     // BI tools read the bi schema and nothing else, and write nothing.

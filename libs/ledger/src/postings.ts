@@ -87,7 +87,7 @@ function usageLines(c: Pick<UsageCharge, 'customerId' | 'providerId'>, compute: 
     { account: Accounts.fees, asset: USD, amount: -fee, kind: 'fee' },
   ];
   const charged = all.filter((l) => l.amount !== 0n);
-  return charged.length > 0 ? charged : [all[0] as Line, all[3] as Line];
+  return charged.length > 0 ? charged : all.filter((l) => l.kind === 'compute');
 }
 
 /**

@@ -5,7 +5,7 @@ import { identifier, isoInstant } from '#contracts';
 import { AppSchema } from '#persistence';
 import { formatAtomic, USD_SCALE } from '#pricing';
 import { Access, CurrentPrincipal, Doc, parseRequest, ProblemException, type Principal } from '#runtime';
-import { tenantFilter } from '../access/tenancy.js';
+import { owns, tenantFilter } from '../access/tenancy.js';
 import { decodeCursor, encodeCursor } from '../market/cursor.js';
 
 const V = AppSchema.Gateway;
@@ -232,8 +232,8 @@ export class FinanceController {
     const id = parseRequest(usageIdParam, raw, 'path');
     const rows: UsageRow[] = await this.dataSource.query(`SELECT * FROM "${V}".billing_usage WHERE usage_id = $1`, [id]);
     const r = rows[0];
-    const theirs = r !== undefined && (who.role === 'customer' ? r.customer_id === who.id : who.role === 'provider' ? r.provider_id === who.id : true);
-    if (r === undefined || !theirs) throw new ProblemException({ title: 'not found', status: 404, detail: `no usage ${id} posted` });
+    // Another tenant's usage is "not found", as a missing one is: a provider owns its side, a customer its own.
+    if (r === undefined || !owns(who, (who.role === 'provider' ? r.provider_id : r.customer_id) ?? '')) throw new ProblemException({ title: 'not found', status: 404, detail: `no usage ${id} posted` });
     return {
       usageId: r.usage_id,
       transactionId: r.tx_id,
