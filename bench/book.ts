@@ -26,39 +26,67 @@ function prng(seed: number): () => number {
   };
 }
 
+const attributes = { tier: 'spot', interruptible: true, dataPolicy: 'no-retention' } as const;
+
+/**
+ * The operations, generated against a simulated book so that they mean what the mix says at the
+ * stated depth: a cancel names an order that is resting at that moment (not one a crossing order
+ * already filled), and crossing orders are sized so that the book stays at `resting` orders.
+ * Inserts (60%) outnumber cancels (25%), so crossing orders (15%) must take about 2.3 orders each
+ * on average; a fixed small size (1–5 units against asks of 1–10) let a "1k" book grow to 61k
+ * during a run, and a fifth of the cancels named orders long gone.
+ *
+ * The simulation is Spotgrid's book (its fills are checked against the naive reference in the
+ * property tests); both books then replay the same operations.
+ */
 function operations(resting: number, count: number, seed: number): { warm: Op[]; ops: Op[] } {
   const rnd = prng(seed);
+  const sim = new OrderBook('gpu:sim');
   const live: string[] = [];
   const index = new Map<string, number>();
+  const forget = (id: string): void => {
+    // Swap-remove keeps both the pick and the removal O(1).
+    const k = index.get(id) as number;
+    const last = live.pop() as string;
+    if (k < live.length) {
+      live[k] = last;
+      index.set(last, k);
+    }
+    index.delete(id);
+  };
   let next = 0;
   const rest = (): Op => {
     const id = `o${(next += 1)}`;
+    const price = 1_000 + Math.floor(rnd() * 1_000);
+    const size = 1 + Math.floor(rnd() * 10);
     index.set(id, live.length);
     live.push(id);
-    return { kind: 'rest', id, price: 1_000 + Math.floor(rnd() * 1_000), size: 1 + Math.floor(rnd() * 10) };
+    sim.upsertAsk({ id, providerId: 'p', region: 'r', price: BigInt(price), quantity: BigInt(size), validUntil: Number.MAX_SAFE_INTEGER, attributes }, 0);
+    return { kind: 'rest', id, price, size };
   };
   const warm = Array.from({ length: resting }, rest);
   const ops: Op[] = [];
+  let bids = 0;
   for (let i = 0; i < count; i += 1) {
     const r = rnd();
     if (r < 0.6 || live.length === 0) ops.push(rest());
     else if (r < 0.85) {
-      // Cancel a random live order (swap-remove keeps the pick O(1)).
-      const k = Math.floor(rnd() * live.length);
-      const id = live[k] as string;
-      const last = live.pop() as string;
-      if (k < live.length) {
-        live[k] = last;
-        index.set(last, k);
-      }
-      index.delete(id);
+      const id = live[Math.floor(rnd() * live.length)] as string;
+      forget(id);
+      sim.cancelAsk(id);
       ops.push({ kind: 'cancel', id });
-    } else ops.push({ kind: 'cross', size: 1 + Math.floor(rnd() * 5) });
+    } else {
+      // Mean 12.5 units, about 2.3 asks: the depth holds. Above it, a larger order; below, a smaller.
+      const drift = live.length - resting;
+      const size = drift > resting / 100 ? 13 + Math.floor(rnd() * 24) : drift < -resting / 100 ? 1 + Math.floor(rnd() * 5) : 1 + Math.floor(rnd() * 24);
+      for (const f of sim.submitBid({ id: `s${(bids += 1)}`, quantity: BigInt(size), limit: 1_000_000n, constraints: {}, allowSplit: true }, 0, false).fills) {
+        if (sim.askRemaining(f.askId) === undefined) forget(f.askId);
+      }
+      ops.push({ kind: 'cross', size });
+    }
   }
   return { warm, ops };
 }
-
-const attributes = { tier: 'spot', interruptible: true, dataPolicy: 'no-retention' } as const;
 
 interface Run {
   opsPerSecond: number;

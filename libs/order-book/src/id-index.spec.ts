@@ -5,12 +5,13 @@ import { IdIndex } from './id-index.js';
 interface Item {
   readonly id: string;
   readonly n: number;
+  tag: number;
 }
 
 describe('IdIndex', () => {
-  it('agrees with a Map through adds, deletes and lookups, across rebuilds and tombstones', () => {
+  it('agrees with a Map through adds, deletes and lookups, across growth, shrinking and backward shifts', () => {
     // Few distinct ids and long runs: slots are deleted, reused and rebuilt many times over.
-    const op = fc.tuple(fc.constantFrom('add', 'delete', 'get'), fc.nat({ max: 300 }));
+    const op = fc.tuple(fc.constantFrom('add', 'delete', 'remove', 'get'), fc.nat({ max: 300 }));
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 3_000 }), (ops) => {
         const index = new IdIndex<Item>();
@@ -20,12 +21,19 @@ describe('IdIndex', () => {
           const id = `order-${k}`;
           if (kind === 'add') {
             if (model.has(id)) continue; // add requires a new id
-            const item = { id, n: (n += 1) };
+            const item = { id, n: (n += 1), tag: 0 };
             index.add(item);
             model.set(id, item);
           } else if (kind === 'delete') {
             expect(index.delete(id)).toBe(model.get(id));
             model.delete(id);
+          } else if (kind === 'remove') {
+            // By identity: the value itself, found through the tag the index kept on it.
+            const item = model.get(id);
+            if (item === undefined) continue;
+            index.remove(item);
+            model.delete(id);
+            expect(index.get(id)).toBeUndefined();
           } else expect(index.get(id)).toBe(model.get(id));
           expect(index.size).toBe(model.size);
         }
@@ -37,7 +45,7 @@ describe('IdIndex', () => {
 
   it('finds ids that share a hash slot, and compares the whole id, not only its hash', () => {
     const index = new IdIndex<Item>();
-    const items = Array.from({ length: 5_000 }, (_, i) => ({ id: `ask:provider-${i % 7}:eu-west-${i}`, n: i }));
+    const items = Array.from({ length: 5_000 }, (_, i) => ({ id: `ask:provider-${i % 7}:eu-west-${i}`, n: i, tag: 0 }));
     for (const item of items) index.add(item);
     for (const item of items) expect(index.get(item.id)).toBe(item);
     // Same length and prefix as the ids in the index, never added: every probe must miss.
@@ -47,7 +55,7 @@ describe('IdIndex', () => {
 
   it('allows deleting while iterating', () => {
     const index = new IdIndex<Item>();
-    for (let i = 0; i < 100; i += 1) index.add({ id: `o${i}`, n: i });
+    for (let i = 0; i < 100; i += 1) index.add({ id: `o${i}`, n: i, tag: 0 });
     const seen: number[] = [];
     for (const item of index.values()) {
       seen.push(item.n);

@@ -6,6 +6,8 @@ export interface Node<T> {
   order: T;
   /** The order's id (the book's index is keyed by it), kept here so that removal never reads the (by then cold) order. */
   id: string;
+  /** The id's hash, kept here by the book's index (see `IdIndex`). */
+  tag: number;
   /** The ladder it rests on: removal goes straight there, without a lookup by region. */
   readonly ladder: Ladder<T>;
   /** What is left of it. */
@@ -30,6 +32,8 @@ export interface Level<T> {
   head: number;
   /** Live orders in `items` (the others, from `head` on, are dead). */
   live: number;
+  /** Its price as the ladder's key (see `levelKey`). */
+  readonly key: number;
 }
 
 /**
@@ -55,14 +59,16 @@ const SPARE_NODES = 1_024;
  * puts the lowest price first (asks), -1 the highest (bids, stored negated on the heap).
  */
 export class Ladder<T> {
-  private readonly levels = new Map<number, Level<T>>();
   /**
-   * The levels by price. A level that empties leaves `levels` at once and the heap when it reaches
-   * the top; it is never filled again (the price's next order makes a new level), so an empty
-   * level on the heap is simply a dead entry.
+   * The levels on the heap, by price. A level that empties stays in both, empty, until it reaches
+   * the top of the heap or a rebuild drops it: a price that comes back meanwhile (in a book whose
+   * prices sit on a grid, most do) finds its level ready, with no allocation and no heap push.
    */
+  private readonly levels = new Map<number, Level<T>>();
   private readonly heap = new PriceHeap<Level<T>>();
   private live = 0;
+  /** Levels with at least one live order. */
+  private liveLevels = 0;
   /** Removed nodes that no queue holds any more, reused by the next inserts (see `recycle`). */
   private readonly spare: Node<T>[] = [];
 
@@ -76,17 +82,25 @@ export class Ladder<T> {
     const key = levelKey(price);
     let level = this.levels.get(key);
     if (level === undefined) {
-      level = { items: [], head: 0, live: 0 };
+      level = { items: [], head: 0, live: 0, key };
+      // A book whose prices keep moving (every quote a new price) leaves empty levels on the heap,
+      // and every walk past the best level has to pass them. Rebuilt from the live levels when the
+      // empty outnumber them: O(1) amortised. Here, not in `remove`, because a walk may remove the
+      // order it was given, never insert.
+      if (this.heap.size > 2 * this.liveLevels + COMPACT_SLACK) this.rebuild();
       this.levels.set(key, level);
-      // Emptied levels leave the heap only when they reach its top, and a book whose prices keep
-      // moving (every quote a new price) would grow it without end, and every walk past the best
-      // level with it. Rebuilt from the live levels when the dead outnumber them: O(1) amortised.
-      // Here, not in `remove`, because a walk may remove the order it was given, never insert.
-      if (this.heap.size > 2 * this.levels.size + COMPACT_SLACK) this.heap.reset(this.liveLevels());
-      else this.heap.push(this.direction === 1 ? key : -key, level);
+      this.heap.push(this.direction === 1 ? key : -key, level);
+    }
+    if (level.live === 0) {
+      this.liveLevels += 1;
+      // Every slot is dead (see `vacate`), and no walk runs during an insert.
+      if (level.head > COMPACT_SLACK) {
+        level.items.length = 0;
+        level.head = 0;
+      }
     }
     let node = this.spare.pop();
-    if (node === undefined) node = { order, id, ladder: this, remaining: quantity, seq, price, key, level };
+    if (node === undefined) node = { order, id, tag: 0, ladder: this, remaining: quantity, seq, price, key, level };
     else {
       node.order = order;
       node.id = id;
@@ -109,8 +123,21 @@ export class Ladder<T> {
     node.level = undefined;
     level.live -= 1;
     this.live -= 1;
-    if (level.live === 0) this.levels.delete(node.key); // the heap forgets it when it surfaces
+    if (level.live === 0) this.vacate(level);
     else if (level.items.length - level.head > 2 * level.live + COMPACT_SLACK) this.compact(level);
+  }
+
+  /**
+   * A level's last order left: every slot is dead, so the nodes go back to the spares and the head
+   * moves past them all (no slot before the head is read again; a walk in progress over this level
+   * reads on, past dead slots only). The array is reset when the level is next used, once enough
+   * dead slots have gathered to be worth a resize of the array.
+   */
+  private vacate(level: Level<T>): void {
+    this.liveLevels -= 1;
+    const items = level.items;
+    for (let i = level.head; i < items.length; i += 1) this.recycle(items[i] as Node<T>);
+    level.head = items.length;
   }
 
   /**
@@ -151,8 +178,14 @@ export class Ladder<T> {
     return this.heap.size;
   }
 
-  private *liveLevels(): Generator<readonly [number, Level<T>]> {
-    for (const [key, level] of this.levels) yield [this.direction === 1 ? key : -key, level];
+  /** The heap again, from the levels with live orders only; the empty ones are forgotten. */
+  private rebuild(): void {
+    const entries: [number, Level<T>][] = [];
+    for (const [key, level] of this.levels) {
+      if (level.live > 0) entries.push([this.direction === 1 ? key : -key, level]);
+      else this.levels.delete(key);
+    }
+    this.heap.reset(entries);
   }
 
   /** The first order in priority, or undefined. */
@@ -161,7 +194,9 @@ export class Ladder<T> {
       const level = this.heap.peek();
       if (level === undefined) return undefined;
       if (level.live === 0) {
+        // An empty level surfaced: it leaves the heap and the map together.
         this.heap.pop();
+        this.levels.delete(level.key);
         continue;
       }
       return this.first(level);

@@ -155,7 +155,7 @@ export class OrderBook {
 
   private removeAsk(node: Node<Ask>): void {
     node.ladder.remove(node);
-    this.asks.delete(node.id);
+    this.asks.remove(node);
   }
 
   /** Resting bids that a new ask at `price` may serve, best first, matched again. */
@@ -173,7 +173,7 @@ export class OrderBook {
       fills.push(...got);
       if (node.remaining === 0n) {
         this.bids.remove(node);
-        this.restingBids.delete(node.order.id);
+        this.restingBids.remove(node);
       }
     }
     return fills;
