@@ -15,8 +15,6 @@ export interface Node<T> {
   /** Arrival order: the time in price-time priority. */
   seq: number;
   price: bigint;
-  /** The price as the level's key (see `levelKey`). */
-  key: number;
   /** The level it rests in; undefined once removed (its slot in the level's queue is then dead). */
   level: Level<T> | undefined;
 }
@@ -100,14 +98,13 @@ export class Ladder<T> {
       }
     }
     let node = this.spare.pop();
-    if (node === undefined) node = { order, id, tag: 0, ladder: this, remaining: quantity, seq, price, key, level };
+    if (node === undefined) node = { order, id, tag: 0, ladder: this, remaining: quantity, seq, price, level };
     else {
       node.order = order;
       node.id = id;
       node.remaining = quantity;
       node.seq = seq;
       node.price = price;
-      node.key = key;
       node.level = level;
     }
     level.items.push(node);
