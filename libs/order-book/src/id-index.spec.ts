@@ -64,4 +64,16 @@ describe('IdIndex', () => {
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect([...index.values()].map((i) => i.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i + 1));
   });
+
+  it('refuses to remove a value that is not in it, instead of probing forever', () => {
+    const index = new IdIndex<Item>();
+    const kept = { id: 'kept', n: 1, tag: 0 };
+    index.add(kept);
+    const gone = { id: 'gone', n: 2, tag: 0 };
+    index.add(gone);
+    index.remove(gone);
+    expect(() => index.remove(gone)).toThrow('gone is not in the index');
+    expect(index.get('kept')).toBe(kept);
+    expect(index.size).toBe(1);
+  });
 });

@@ -91,12 +91,18 @@ export class IdIndex<V extends { readonly id: string; tag: number }> {
     }
   }
 
-  /** Removes `value`, which must be in the index: found by its tag and its identity. */
+  /**
+   * Removes `value`, found by its tag and its identity. It must be in the index: a value that is
+   * not is a bug in the caller, reported rather than searched for by id.
+   */
   remove(value: V): void {
     const table = this.table;
     const mask = this.capacity - 1;
     let i = value.tag & mask;
-    while (table[2 * i + 1] !== value) i = (i + 1) & mask;
+    while (table[2 * i + 1] !== value) {
+      if ((table[2 * i] as number) === EMPTY) throw new Error(`IdIndex.remove: ${value.id} is not in the index`);
+      i = (i + 1) & mask;
+    }
     this.removeAt(i, mask);
   }
 
