@@ -32,6 +32,8 @@ export interface Level<T> {
   live: number;
   /** Its price as the ladder's key (see `levelKey`). */
   readonly key: number;
+  /** Whether it is on the price heap (an empty level leaves the heap when it surfaces, and stays in the map). */
+  queued: boolean;
 }
 
 /**
@@ -47,6 +49,8 @@ export function levelKey(price: bigint): number {
 }
 /** Dead entries tolerated (heap entries beyond twice the live levels, queue slots beyond twice a level's live orders) before a rebuild. */
 const COMPACT_SLACK = 64;
+/** Empty levels kept off the heap beyond four times the live ones, at most (about 100 bytes each). */
+const SPARE_LEVELS = 256;
 /** Removed nodes kept for reuse, at most (a bound, so that a book that shrank gives memory back). */
 const SPARE_NODES = 1_024;
 
@@ -58,9 +62,12 @@ const SPARE_NODES = 1_024;
  */
 export class Ladder<T> {
   /**
-   * The levels on the heap, by price. A level that empties stays in both, empty, until it reaches
-   * the top of the heap or a rebuild drops it: a price that comes back meanwhile (in a book whose
-   * prices sit on a grid, most do) finds its level ready, with no allocation and no heap push.
+   * The levels by price. A level that empties stays here, empty: on the heap until it reaches the
+   * top, then off it. A price that comes back (in a book whose prices sit on a grid, most do)
+   * finds its level ready, with no allocation, and on the heap still unless it had surfaced: at
+   * the front of the book, where crossing orders empty levels and new asks undercut the best,
+   * the same few prices leave the heap and come back all the time. A rebuild drops the empty
+   * levels once they outnumber the live ones.
    */
   private readonly levels = new Map<number, Level<T>>();
   private readonly heap = new PriceHeap<Level<T>>();
@@ -80,13 +87,17 @@ export class Ladder<T> {
     const key = levelKey(price);
     let level = this.levels.get(key);
     if (level === undefined) {
-      level = { items: [], head: 0, live: 0, key };
-      // A book whose prices keep moving (every quote a new price) leaves empty levels on the heap,
-      // and every walk past the best level has to pass them. Rebuilt from the live levels when the
-      // empty outnumber them: O(1) amortised. Here, not in `remove`, because a walk may remove the
+      level = { items: [], head: 0, live: 0, key, queued: false };
+      // A book whose prices keep moving (every quote a new price) leaves empty levels behind: every
+      // walk past the best level has to pass those on the heap, and those off it only take memory.
+      // Rebuilt from the live levels when the empty outnumber them (by more on the map, where
+      // they cost less): O(1) amortised. Here, not in `remove`, because a walk may remove the
       // order it was given, never insert.
-      if (this.heap.size > 2 * this.liveLevels + COMPACT_SLACK) this.rebuild();
+      if (this.heap.size > 2 * this.liveLevels + COMPACT_SLACK || this.levels.size > 4 * this.liveLevels + SPARE_LEVELS) this.rebuild();
       this.levels.set(key, level);
+    }
+    if (!level.queued) {
+      level.queued = true;
       this.heap.push(this.direction === 1 ? key : -key, level);
     }
     if (level.live === 0) {
@@ -170,7 +181,12 @@ export class Ladder<T> {
     return n;
   }
 
-  /** Entries on the price heap, live or not (bounded by about twice the levels). */
+  /** Levels kept, live or empty, on the heap or off it (bounded by about four times the live levels). */
+  get levelCount(): number {
+    return this.levels.size;
+  }
+
+  /** Entries on the price heap, live or not (bounded by about twice the live levels). */
   get heapSize(): number {
     return this.heap.size;
   }
@@ -180,7 +196,10 @@ export class Ladder<T> {
     const entries: [number, Level<T>][] = [];
     for (const [key, level] of this.levels) {
       if (level.live > 0) entries.push([this.direction === 1 ? key : -key, level]);
-      else this.levels.delete(key);
+      else {
+        level.queued = false;
+        this.levels.delete(key);
+      }
     }
     this.heap.reset(entries);
   }
@@ -191,9 +210,9 @@ export class Ladder<T> {
       const level = this.heap.peek();
       if (level === undefined) return undefined;
       if (level.live === 0) {
-        // An empty level surfaced: it leaves the heap and the map together.
+        // An empty level surfaced: it leaves the heap (and stays in the map, ready for its price).
         this.heap.pop();
-        this.levels.delete(level.key);
+        level.queued = false;
         continue;
       }
       return this.first(level);

@@ -88,7 +88,8 @@ export class OrderBook {
    * is cancelled. An all-or-none bid fills completely or not at all.
    */
   submitBid(bid: Bid, now: number, rest = true): MatchResult {
-    if (this.restingBids.has(bid.id)) throw new Error(`bid ${bid.id} is already resting`);
+    // Most books have no resting bid: no need to hash the id to find that out.
+    if (this.restingBids.size > 0 && this.restingBids.has(bid.id)) throw new Error(`bid ${bid.id} is already resting`);
     const fills = this.match(bid, bid.quantity, now);
     let remaining = bid.quantity;
     for (const f of fills) remaining -= f.quantity;
