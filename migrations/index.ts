@@ -19,6 +19,7 @@ import { InvoiceEntriesPerStatement1764270000000 } from './1764270000000-invoice
 import { InvoiceAtPosting1764280000000 } from './1764280000000-invoice-at-posting.js';
 import { JournalReferencesOnTransactions1764290000000 } from './1764290000000-journal-references-on-transactions.js';
 import { UsageSubLedger1764300000000 } from './1764300000000-usage-sub-ledger.js';
+import { MarketHotUpdates1764310000000 } from './1764310000000-market-hot-updates.js';
 
 /** Every migration, in order. Listed, not globbed: what runs is what the build compiled. */
 export const migrations = [
@@ -43,6 +44,7 @@ export const migrations = [
   InvoiceAtPosting1764280000000,
   JournalReferencesOnTransactions1764290000000,
   UsageSubLedger1764300000000,
+  MarketHotUpdates1764310000000,
 ];
 
 export { allEntities } from './entities.js';

@@ -4,7 +4,6 @@ import { AppSchema, numericColumn } from '#persistence';
 /** The current state of each provider offer: its latest applied tick and the sequence it reached. */
 @Entity({ schema: AppSchema.Market, name: 'offers' })
 @Index('offers_grid_zone_idx', ['gridZone'])
-@Index('offers_instrument_region_idx', ['instrument', 'region'])
 export class OfferEntity {
   @PrimaryColumn({ name: 'provider_id', type: 'text' })
   providerId!: string;

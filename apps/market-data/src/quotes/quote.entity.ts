@@ -1,10 +1,9 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { OfferAttributes } from '#contracts';
 import { AppSchema, bigintColumn, numericColumn } from '#persistence';
 
 /** The effective price of each offer now, in nano-USD per unit, as last published. */
 @Entity({ schema: AppSchema.Market, name: 'quotes' })
-@Index('quotes_instrument_effective_idx', ['instrument', 'effectiveNanoUsd'])
 export class QuoteEntity {
   @PrimaryColumn({ name: 'provider_id', type: 'text' })
   providerId!: string;
