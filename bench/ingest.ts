@@ -73,7 +73,8 @@ const seq = new Map<string, number>();
 const base = Date.now();
 function nextTick(i: number): { tick: SpotPriceTick; record: { key: string; value: Buffer; headers: Record<string, string> } } {
   const k = keys[i % PROVIDERS]!;
-  const offerId = `o${Math.floor(i / PROVIDERS) % OFFERS_PER_PROVIDER}`;
+  const offer = Math.floor(i / PROVIDERS) % OFFERS_PER_PROVIDER;
+  const offerId = `o${offer}`;
   const id = `${k.provider}/${offerId}`;
   const s = (seq.get(id) ?? 0) + 1;
   seq.set(id, s);
@@ -81,9 +82,10 @@ function nextTick(i: number): { tick: SpotPriceTick; record: { key: string; valu
     providerId: k.provider,
     offerId,
     seq: s,
-    instrument: `gpu:class-${i % 7}`,
-    region: `region-${i % 5}`,
-    gridZone: `zone-${i % 5}`,
+    // An offer is one instrument in one region: its price and capacity move, not what it sells.
+    instrument: `gpu:class-${offer % 7}`,
+    region: `region-${offer % 5}`,
+    gridZone: `zone-${offer % 5}`,
     price: `${1 + (i % 300) / 100}`,
     currency: 'USD',
     energyKwhPerUnit: '0.7',

@@ -1,9 +1,11 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import type { OfferAttributes } from '#contracts';
 import { AppSchema, bigintColumn, numericColumn } from '#persistence';
 
 /** The effective price of each offer now, in nano-USD per unit, as last published. */
 @Entity({ schema: AppSchema.Market, name: 'quotes' })
+// Not the effective price: every tick changes it, and an index on it keeps updates from being HOT.
+@Index('quotes_instrument_idx', ['instrument'])
 export class QuoteEntity {
   @PrimaryColumn({ name: 'provider_id', type: 'text' })
   providerId!: string;
