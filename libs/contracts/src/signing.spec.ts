@@ -29,6 +29,18 @@ describe('feed signatures', () => {
     expect(verifyFeedSignature(Buffer.from(value.toString().replace('1.0', '1.00')), 's3cret', signature)).toBe(false);
     expect(verifyFeedSignature(value, 's3cret', signature.toUpperCase())).toBe(false);
   });
+
+  it('refuses a signature that differs in any one character, or is cut short or padded', () => {
+    const signature = signFeed(value, 's3cret');
+    expect(verifyFeedSignature(value, 's3cret', signature)).toBe(true);
+    for (const i of [0, 31, 63]) {
+      const other = signature[i] === '0' ? '1' : '0';
+      expect(verifyFeedSignature(value, 's3cret', signature.slice(0, i) + other + signature.slice(i + 1))).toBe(false);
+    }
+    expect(verifyFeedSignature(value, 's3cret', signature.slice(0, 63))).toBe(false);
+    expect(verifyFeedSignature(value, 's3cret', `${signature}0`)).toBe(false);
+    expect(verifyFeedSignature(value, 's3cret', '')).toBe(false);
+  });
 });
 
 describe('derived feed secrets', () => {
