@@ -14,6 +14,22 @@ import { isMissingPartition, TickPartitions } from './tick-partitions.js';
 
 type TickMessage = InboundMessage<typeof Topic.SpotPrices>;
 
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/**
+ * The messages' values as one JSON array, in bytes: pg sends a Buffer as it is (json's binary form
+ * is its text), where a string was decoded from each value, joined, and encoded again.
+ */
+function jsonArrayOf(messages: readonly TickMessage[]): Buffer {
+  const parts: Buffer[] = [OPEN];
+  for (const m of messages) parts.push(m.value, COMMA);
+  if (messages.length > 0) parts.pop();
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
+}
+
 interface Rejection {
   readonly tick: SpotPriceTick;
   readonly lastSeq: number;
@@ -158,7 +174,7 @@ export class SpotPriceConsumer {
          attributes = excluded.attributes, updated_at = now()`,
       [
         // The validated bytes themselves: the schema is strict, so they hold exactly these fields.
-        `[${applied.map((m) => m.value.toString('utf8')).join(',')}]`,
+        jsonArrayOf(applied),
         JSON.stringify(rejected.map((r) => ({ provider_id: r.tick.providerId, offer_id: r.tick.offerId, seq: r.tick.seq, last_seq: r.lastSeq, reason: r.reason }))),
       ],
     );
