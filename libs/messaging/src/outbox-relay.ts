@@ -21,6 +21,10 @@ interface OutboxRow {
  * the ack and the delete republishes those rows: delivery is at least once, and every consumer
  * dedupes. One relay per schema holds a session advisory lock, so instances of an app can run
  * side by side without publishing the same rows twice or out of order.
+ *
+ * The delete travels with the next round's read, in one statement: a socket write costs about
+ * 110 µs of CPU on this machine, and a round was two of them (decision 0005, stop 30). So acked
+ * rows stay until the next round, at most `Limits.outboxPollMs` later, and `stop` deletes the last.
  */
 export class OutboxRelay {
   private stopping = false;
@@ -38,6 +42,8 @@ export class OutboxRelay {
    */
   private lowWater = 0n;
   private roundsSinceFullScan = 0;
+  /** Ids the broker acknowledged, deleted by the next read (or by `stop`). */
+  private acked: string[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -60,6 +66,7 @@ export class OutboxRelay {
     this.stopping = true;
     this.nudge();
     await this.loop;
+    await this.deleteAcked().catch((error: unknown) => this.logger.warn({ err: error, schema: this.schema }, 'outbox relay could not delete its last published rows; they will be published again'));
     await this.closeListener();
   }
 
@@ -134,7 +141,7 @@ export class OutboxRelay {
       } while (i < rows.length && bytes + (rows[i] as OutboxRow).value.length <= Limits.outboxBatchBytes);
       await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
     }
-    await this.dataSource.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+    for (const row of rows) this.acked.push(row.id);
     this.published += rows.length;
     for (const row of rows) if (BigInt(row.id) > this.lowWater) this.lowWater = BigInt(row.id);
     const acked = Date.now();
@@ -148,11 +155,30 @@ export class OutboxRelay {
     this.wake?.();
   }
 
-  private readRound(after: bigint): Promise<OutboxRow[]> {
-    return this.dataSource.query(
-      `SELECT id, topic, key, value, headers, created_at FROM "${this.schema}".outbox WHERE id > $1 ORDER BY id LIMIT $2`,
-      [after.toString(), Limits.outboxBatch],
+  /**
+   * The next rows after `after`, deleting the acked ones in the same statement. The read sees the
+   * table as it was before the delete, so it leaves the acked ids out itself (a full scan would
+   * otherwise publish them again).
+   */
+  private async readRound(after: bigint): Promise<OutboxRow[]> {
+    const columns = 'id, topic, key, value, headers, created_at';
+    if (this.acked.length === 0) {
+      return this.dataSource.query(`SELECT ${columns} FROM "${this.schema}".outbox WHERE id > $1 ORDER BY id LIMIT $2`, [after.toString(), Limits.outboxBatch]);
+    }
+    const rows: OutboxRow[] = await this.dataSource.query(
+      `WITH gone AS (DELETE FROM "${this.schema}".outbox WHERE id = ANY($3::bigint[]))
+       SELECT ${columns} FROM "${this.schema}".outbox WHERE id > $1 AND id <> ALL($3::bigint[]) ORDER BY id LIMIT $2`,
+      [after.toString(), Limits.outboxBatch, this.acked],
     );
+    // Rounds run one at a time, so nothing was acked while the statement ran.
+    this.acked = [];
+    return rows;
+  }
+
+  private async deleteAcked(): Promise<void> {
+    if (this.acked.length === 0) return;
+    await this.dataSource.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [this.acked]);
+    this.acked = [];
   }
 
   private idle(ms: number): Promise<void> {
