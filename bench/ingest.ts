@@ -24,10 +24,15 @@ const PROVIDERS = 10;
 const OFFERS_PER_PROVIDER = 200;
 const BATCH = 1_000;
 const PORT = 3901;
+/**
+ * market-data processes sharing the consumer group. One by default. Node runs a service's code on
+ * one thread, so a machine's cores are used by running more instances (the topic has 6 partitions).
+ */
+const INSTANCES = Number(process.env['BENCH_INSTANCES'] ?? 1);
 
 const run = `bench${Date.now().toString(36)}`;
 const databaseUrl = await freshDatabase('spotgrid_bench');
-const env = { DATABASE_URL: databaseUrl, KAFKA_CLIENT_ID: run, MARKET_DATA_PORT: String(PORT), NODE_ENV: 'test' };
+const env = { DATABASE_URL: databaseUrl, KAFKA_CLIENT_ID: run, NODE_ENV: 'test' };
 const config = parseConfig({ ...process.env, ...env });
 await runMigrations(config);
 const silent = pino({ level: 'silent' });
@@ -101,8 +106,15 @@ while (produced < N) {
 }
 const produceSeconds = (performance.now() - p0) / 1_000;
 const expectedSum = [...seq.values()].reduce((a, b) => a + b, 0);
-const service = startService('market-data', env);
-await waitReady(`http://127.0.0.1:${PORT}`);
+const services = Array.from({ length: INSTANCES }, (_, n) => startService('market-data', { ...env, MARKET_DATA_PORT: String(PORT + n) }));
+await Promise.all(services.map((_, n) => waitReady(`http://127.0.0.1:${PORT + n}`)));
+const servicesCpu = () => services.reduce((sum, s) => sum + cpuSeconds(s.pid ?? 0), 0);
+/** With several instances, the drain is timed once the group has settled on all of them (a rebalance is not the rate). */
+async function groupSettled(): Promise<boolean> {
+  if (INSTANCES === 1) return true;
+  const { groups } = await admin.describeGroups([`${run}.market-data`]);
+  return groups[0]?.state === 'Stable' && groups[0].members.length === INSTANCES;
+}
 // From the first tick applied to the last: the consumer's sustained rate, start-up excluded.
 let t0 = 0;
 let appliedAtT0 = 0;
@@ -111,9 +123,9 @@ let serviceCpuAtT0 = 0;
 let stackAtT0: StackCpuReading[] = [];
 for (;;) {
   const sum = await appliedSeqSum();
-  if (sum > 0 && t0 === 0) {
+  if (sum > 0 && t0 === 0 && (await groupSettled())) {
     t0 = performance.now();
-    serviceCpuAtT0 = cpuSeconds(service.pid ?? 0);
+    serviceCpuAtT0 = servicesCpu();
     stackAtT0 = readStackCpu();
     const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM market.spot_price_ticks');
     appliedAtT0 = Number(rows[0]?.n ?? 0);
@@ -124,7 +136,7 @@ for (;;) {
 const tApplied = performance.now();
 const throughput = (N - appliedAtT0) / ((tApplied - t0) / 1_000);
 const µsPerTick = (seconds: number) => fmt((seconds * 1e6) / (N - appliedAtT0), 1);
-const drainCpu = [`market-data ${µsPerTick(cpuSeconds(service.pid ?? 0) - serviceCpuAtT0)}`, ...stackCpuSince(stackAtT0).map(({ name, seconds }) => `${name} ${µsPerTick(seconds)}`)];
+const drainCpu = [`market-data ${µsPerTick(servicesCpu() - serviceCpuAtT0)}`, ...stackCpuSince(stackAtT0).map(({ name, seconds }) => `${name} ${µsPerTick(seconds)}`)];
 
 // ---- 2. latency at a steady rate ------------------------------------------------------------
 // The quotes probe joins only now, at the end of the quotes topic: during the drain it would
@@ -180,7 +192,7 @@ for (const [id, at] of sent) {
 }
 latencies.sort((a, b) => a - b);
 const steadyRate = total / ((latencyEnd - latencyStart) / 1_000);
-const rss = peakRssMiB(service.pid!);
+const rss = Math.max(...services.map((s) => peakRssMiB(s.pid!)));
 const scraped = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
 const chunkLines = scraped.split('\n').filter((l) => /^spotgrid_(consumer_chunk_(seconds|messages)|consumer_delay_seconds|outbox_delay_seconds)_(sum|count)/.test(l));
 
@@ -211,18 +223,18 @@ const baselineCpu = process.cpuUsage(baselineCpu0);
 const baselineµsPerMessage = (baselineCpu.user + baselineCpu.system) / read;
 
 console.log(`
-bench:ingest  (${N.toLocaleString('en-US')} ticks, ${PROVIDERS * OFFERS_PER_PROVIDER} offers, market-data as its own process)
+bench:ingest  (${N.toLocaleString('en-US')} ticks, ${PROVIDERS * OFFERS_PER_PROVIDER} offers, market-data as ${INSTANCES === 1 ? 'its own process' : `${INSTANCES} processes in one group`})
   throughput    ${fmt(throughput, 0)} ticks/s applied, draining a backlog (${fmt((tApplied - t0) / 1_000, 2)} s; produced in ${fmt(produceSeconds, 2)} s)
                 budget 50,000 ticks/s → ratio ${fmt(throughput / 50_000, 2)}
                 CPU µs per tick while draining: ${drainCpu.join(', ')} (two cores at 50,000 ticks/s: 40 in all)
   latency       at ${fmt(steadyRate, 0)} ticks/s for ${LATENCY_SECONDS} s, publish → quote on ${Topic.Quotes}:
                 p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms (${latencies.length.toLocaleString('en-US')} quotes)
                 budget p99 50 ms → ratio ${fmt(percentile(latencies, 99) / 50, 2)}
-  memory        market-data peak RSS ${fmt(rss, 0)} MiB
-  chunks        ${chunkLines.join('\n                ')}
+  memory        market-data peak RSS ${fmt(rss, 0)} MiB${INSTANCES === 1 ? '' : ' (the largest instance)'}
+  chunks        ${INSTANCES === 1 ? '' : '(the first instance) '}${chunkLines.join('\n                ')}
   baseline      bare kafkajs consumer, same ticks, same run: ${fmt(baselineRate, 0)} msgs/s, ${fmt(baselineµsPerMessage, 1)} µs of CPU a message → ingest is ${fmt(throughput / baselineRate, 2)}× of it
 `);
 
-await stopService(service);
+await Promise.all(services.map((s) => stopService(s)));
 await Promise.allSettled([baseline.disconnect(), quotesConsumer.disconnect(), producer.disconnect(), admin.disconnect(), db.end()]);
 process.exit(0);
