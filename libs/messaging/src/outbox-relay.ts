@@ -144,8 +144,8 @@ export class OutboxRelay {
     for (const row of rows) this.acked.push(row.id);
     this.published += rows.length;
     for (const row of rows) if (BigInt(row.id) > this.lowWater) this.lowWater = BigInt(row.id);
-    const acked = Date.now();
-    for (const row of rows) metrics.outboxDelaySeconds.observe(Math.max(0, acked - row.created_at.getTime()) / 1_000);
+    const ackedAt = Date.now();
+    for (const row of rows) metrics.outboxDelaySeconds.observe(Math.max(0, ackedAt - row.created_at.getTime()) / 1_000);
     metrics.outboxPublished.inc(rows.length);
     return rows.length;
   }
