@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { Topic, type Allocation, type JobEvent, type UsageMetered } from '#contracts';
-import { encodeMessage, enqueueOutbox, type OutboundMessage } from '#messaging';
+import { encodeMessage, enqueueOutbox, jsonRowWithValue, outboxRowsJson, type OutboundMessage } from '#messaging';
 import { AppSchema } from '#persistence';
 import { formatQuantity, parseQuantityMicro } from '#pricing';
 import type { WorkRequest } from '../providers/adapter.js';
@@ -210,7 +210,7 @@ export class DispatchStore {
         j.closedFilledMicro?.toString() ?? null,
         j.status,
         j.reason,
-        outboxJson(messages),
+        outboxRowsJson(messages),
       ],
     );
   }
@@ -288,9 +288,9 @@ export class DispatchStore {
       `WITH running AS (
          UPDATE "${D}".allocations SET status = 'running', started_at = now() WHERE allocation_id = $1 AND status = 'queued' RETURNING 1)
        INSERT INTO "${D}".outbox (topic, key, value, headers)
-       SELECT x.topic, x.key, convert_to(x.value, 'UTF8'), x.headers FROM json_to_recordset($2::json) AS x(topic text, key text, value text, headers jsonb)
+       SELECT x.topic, x.key, convert_to(x.value::text, 'UTF8'), x.headers FROM json_to_recordset($2::json) AS x(topic text, key text, value json, headers jsonb)
         WHERE EXISTS (SELECT 1 FROM running)`,
-      [allocationId, outboxJson([message])],
+      [allocationId, outboxRowsJson([message])],
     );
   }
 
@@ -365,7 +365,7 @@ export class DispatchStore {
         endedAt: r.endedAt.toISOString(),
       };
       const m = encodeMessage(Topic.UsageMetered, message);
-      return [{ usage_id: r.usageId, topic: m.topic, key: m.key, value: m.value.toString('utf8'), headers: m.headers }];
+      return [jsonRowWithValue({ usage_id: r.usageId, topic: m.topic, key: m.key, headers: m.headers }, m.value)];
     });
     await m.query(
       `WITH saved AS (
@@ -379,8 +379,8 @@ export class DispatchStore {
          ON CONFLICT (allocation_id, request_index) DO NOTHING
          RETURNING usage_id)
        INSERT INTO "${D}".outbox (topic, key, value, headers)
-       SELECT u.topic, u.key, convert_to(u.value, 'UTF8'), u.headers
-         FROM json_to_recordset($4::json) AS u(usage_id text, topic text, key text, value text, headers jsonb)
+       SELECT u.topic, u.key, convert_to(u.value::text, 'UTF8'), u.headers
+         FROM json_to_recordset($4::json) AS u(usage_id text, topic text, key text, value json, headers jsonb)
         WHERE u.usage_id IN (SELECT usage_id FROM saved)`,
       [
         allocation.allocationId,
@@ -402,7 +402,7 @@ export class DispatchStore {
             ended_at: r.endedAt.toISOString(),
           })),
         ),
-        JSON.stringify(usage),
+        `[${usage.join(',')}]`,
       ],
     );
   }
@@ -432,8 +432,4 @@ export class DispatchStore {
 
 /** The tail of a statement that also queues the messages in $11 (none is fine). */
 const OUTBOX_FROM_11 = `INSERT INTO "${D}".outbox (topic, key, value, headers)
-  SELECT x.topic, x.key, convert_to(x.value, 'UTF8'), x.headers FROM json_to_recordset($11::json) AS x(topic text, key text, value text, headers jsonb)`;
-
-function outboxJson(messages: readonly OutboundMessage[]): string {
-  return JSON.stringify(messages.map((m) => ({ topic: m.topic, key: m.key, value: m.value.toString('utf8'), headers: m.headers })));
-}
+  SELECT x.topic, x.key, convert_to(x.value::text, 'UTF8'), x.headers FROM json_to_recordset($11::json) AS x(topic text, key text, value json, headers jsonb)`;

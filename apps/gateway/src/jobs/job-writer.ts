@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { DEFAULT_JOB_OPTIONS, MatchingJobName, queueJobs, QueueName } from '#contracts';
-import type { OutboundMessage } from '#messaging';
+import { jsonRowWithValue, type OutboundMessage } from '#messaging';
 import { AppSchema } from '#persistence';
 import { LOGGER } from '#runtime';
 import { JOB_COLUMNS, orderOf, type JobRow } from './job.view.js';
@@ -109,7 +109,7 @@ export class JobWriter {
          SELECT * FROM json_to_recordset($1::json) AS x(job_id uuid, customer_id text, idempotency_key text, request_hash text,
            instrument text, quantity numeric, limit_nano_usd bigint, allow_split boolean, constraints jsonb, earliest_start timestamptz,
            deadline timestamptz, latest_start timestamptz, runtime_seconds integer, may_defer boolean, work jsonb, forecast jsonb,
-           hold_nano_usd bigint, baseline_first_listed_nano_usd bigint, baseline_cheapest_compute_nano_usd bigint, created_at timestamptz, event_id text, topic text, key text, value text, headers jsonb)
+           hold_nano_usd bigint, baseline_first_listed_nano_usd bigint, baseline_cheapest_compute_nano_usd bigint, created_at timestamptz, event_id text, topic text, key text, value json, headers jsonb)
        ), job AS (
          INSERT INTO "${G}".jobs (job_id, customer_id, idempotency_key, request_hash, instrument, quantity, limit_nano_usd, allow_split,
                 constraints, earliest_start, deadline, latest_start, runtime_seconds, may_defer, work, forecast, hold_nano_usd,
@@ -126,19 +126,11 @@ export class JobWriter {
            FROM input i JOIN job j ON j.job_id = i.job_id
        ), outbox AS (
          INSERT INTO "${G}".outbox (topic, key, value, headers)
-         SELECT i.topic, i.key, convert_to(i.value, 'UTF8'), i.headers FROM input i JOIN job j ON j.job_id = i.job_id ORDER BY i.created_at
+         SELECT i.topic, i.key, convert_to(i.value::text, 'UTF8'), i.headers FROM input i JOIN job j ON j.job_id = i.job_id ORDER BY i.created_at
        )
        SELECT * FROM job`,
       [
-        JSON.stringify(
-          jobs.map(({ message, ...row }) => ({
-            ...row,
-            topic: message.topic,
-            key: message.key,
-            value: message.value.toString('utf8'),
-            headers: message.headers,
-          })),
-        ),
+        `[${jobs.map(({ message, ...row }) => jsonRowWithValue({ ...row, topic: message.topic, key: message.key, headers: message.headers }, message.value)).join(',')}]`,
       ],
     );
   }

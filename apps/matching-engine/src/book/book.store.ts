@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Topic, type Allocation, type JobConstraints, type JobEvent, type OfferAttributes } from '#contracts';
-import { encodeMessage } from '#messaging';
+import { encodeMessage, outboxRowsJson } from '#messaging';
 import type { AllocationRecord, Effects, JobStep, OfferRecord, OrderRecord, OrderStatus } from '#order-book';
 import { AppSchema } from '#persistence';
 import { formatQuantity } from '#pricing';
@@ -179,14 +179,14 @@ export class BookStore {
             allocations AS (${ALLOCATIONS_INSERT}),
             outbox AS (
               INSERT INTO "${S}".outbox (topic, key, value, headers)
-              SELECT topic, key, convert_to(value, 'UTF8'), headers FROM json_to_recordset($4::json)
-                AS x(topic text, key text, value text, headers jsonb))
+              SELECT topic, key, convert_to(value::text, 'UTF8'), headers FROM json_to_recordset($4::json)
+                AS x(topic text, key text, value json, headers jsonb))
        SELECT 1`,
       [
         offersJson([...fx.offers.values()]),
         ordersJson([...fx.orders.values()]),
         allocationsJson(fx.allocations),
-        JSON.stringify(messages.map((m) => ({ topic: m.topic, key: m.key, value: m.value.toString('utf8'), headers: m.headers }))),
+        outboxRowsJson(messages),
       ],
     );
   }
