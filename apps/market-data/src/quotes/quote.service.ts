@@ -32,6 +32,78 @@ interface OfferRow {
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Grid zones whose tariff prices these offers (those that do not include their energy). */
+export function zonesOf(offers: readonly { gridZone: string; energyIncluded: boolean }[]): string[] {
+  const zones = new Set<string>();
+  for (const o of offers) if (!o.energyIncluded) zones.add(o.gridZone);
+  return [...zones];
+}
+
+/**
+ * The slot in force per zone among `zones` (an array parameter) at `now` (a timestamptz one):
+ * real-time beats day-ahead beats retail where several exist. Numbers come back as text, so the
+ * rows read the same whether pg decodes them or they travel inside a JSON aggregate.
+ */
+export function slotsInForce(zones: string, now: string): string {
+  return `SELECT DISTINCT ON (zone) zone, kind, price::text AS price, currency, unit, seq::text AS seq, slot_end
+            FROM "${AppSchema.Market}".tariff_slots
+           WHERE zone = ANY(${zones}) AND slot_start <= ${now} AND slot_end > ${now}
+           ORDER BY zone, CASE kind WHEN 'real-time' THEN 0 WHEN 'day-ahead' THEN 1 ELSE 2 END, slot_start DESC`;
+}
+
+export interface SlotRow {
+  zone: string;
+  kind: string;
+  price: string;
+  currency: string;
+  unit: 'kWh' | 'MWh';
+  seq: string;
+  /** A Date from pg, an ISO string from a JSON aggregate. */
+  slot_end: Date | string;
+}
+
+export function slotsFromRows(rows: readonly SlotRow[]): Map<string, CurrentSlot> {
+  return new Map(rows.map((r) => [r.zone, { zone: r.zone, kind: r.kind, price: r.price, currency: r.currency, unit: r.unit, seq: Number(r.seq), end: new Date(r.slot_end) }]));
+}
+
+/**
+ * The common table expressions that upsert quotes and queue exactly the changed ones in the
+ * outbox: `quote_input` (from the JSON parameter `input`, built by `QuoteService.price`),
+ * `changed` and `queued` (one row per message queued). A changed price, capacity, validity or
+ * source tick is a change; a new as-of alone is not. Callers put them in their own statement
+ * (the spot-price consumer, after its own writes: one round trip for a whole chunk).
+ */
+export function quoteUpsert(input: string, topic: string): string {
+  return `quote_input AS (
+         SELECT * FROM json_to_recordset(${input}::json) AS x(
+           provider_id text, offer_id text, instrument text, region text, grid_zone text, compute_nano_usd bigint,
+           energy_nano_usd bigint, effective_nano_usd bigint, capacity numeric, valid_until timestamptz, priced_until timestamptz, attributes jsonb, as_of timestamptz,
+           tick_seq bigint, tariff_seq bigint, fx_as_of timestamptz, key text, value json, headers jsonb)
+       ), changed AS (
+         INSERT INTO "${AppSchema.Market}".quotes AS q
+           (provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
+            capacity, valid_until, priced_until, attributes, as_of, tick_seq, tariff_seq, fx_as_of)
+         SELECT provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
+                capacity, valid_until, priced_until, attributes, as_of, tick_seq, tariff_seq, fx_as_of FROM quote_input
+         ON CONFLICT (provider_id, offer_id) DO UPDATE SET
+           instrument = excluded.instrument, region = excluded.region, grid_zone = excluded.grid_zone,
+           compute_nano_usd = excluded.compute_nano_usd, energy_nano_usd = excluded.energy_nano_usd,
+           effective_nano_usd = excluded.effective_nano_usd, capacity = excluded.capacity, valid_until = excluded.valid_until,
+           priced_until = excluded.priced_until, attributes = excluded.attributes,
+           as_of = excluded.as_of, tick_seq = excluded.tick_seq, tariff_seq = excluded.tariff_seq, fx_as_of = excluded.fx_as_of
+         WHERE (q.compute_nano_usd, q.energy_nano_usd, q.effective_nano_usd, q.capacity, q.valid_until, q.priced_until, q.tick_seq)
+               IS DISTINCT FROM
+               (excluded.compute_nano_usd, excluded.energy_nano_usd, excluded.effective_nano_usd, excluded.capacity, excluded.valid_until,
+                excluded.priced_until, excluded.tick_seq)
+         RETURNING provider_id, offer_id
+       ), queued AS (
+         INSERT INTO "${AppSchema.Market}".outbox (topic, key, value, headers)
+         SELECT ${topic}, i.key, convert_to(i.value::text, 'UTF8'), i.headers FROM quote_input i JOIN changed USING (provider_id, offer_id)
+         ORDER BY i.provider_id, i.offer_id
+         RETURNING 1
+       )`;
+}
+
 /**
  * A quote's row and its outbox message, as the JSON text of one element of the upsert's input
  * (`jsonRowWithValue`). The row is one literal, as a spread followed by more fields is slow in V8.
@@ -109,8 +181,44 @@ export class QuoteService {
    */
   async refresh(manager: EntityManager, offers: readonly OfferState[], now: Date): Promise<{ published: number; unpriced: number }> {
     if (offers.length === 0) return { published: 0, unpriced: 0 };
-    const zones = [...new Set(offers.filter((o) => !o.energyIncluded).map((o) => o.gridZone))];
-    const slots = await this.currentSlots(manager, zones, now);
+    const slots = await this.currentSlots(manager, zonesOf(offers), now);
+    const priced = this.price(offers, slots, await this.fxFor(manager, offers, slots, now), now);
+    if (priced.rows === undefined) return { published: 0, unpriced: priced.unpriced };
+    const rows: { n: number }[] = await manager.query(`WITH ${quoteUpsert('$1', '$2')} SELECT count(*)::int AS n FROM queued`, [priced.rows, Topic.Quotes]);
+    return { published: this.counted(rows[0]?.n ?? 0), unpriced: priced.unpriced };
+  }
+
+  /**
+   * The quotes of `offers` at `now`, as the input of `quoteUpsert` (undefined when none could be
+   * priced), and how many offers could not be priced.
+   */
+  price(offers: readonly OfferState[], slots: ReadonlyMap<string, CurrentSlot>, fx: readonly FxInForce[], now: Date): { rows: string | undefined; unpriced: number } {
+    const quotes: Quote[] = [];
+    let unpriced = 0;
+    for (const o of computeQuotes(offers, slots, fx, now)) {
+      if (o.ok) quotes.push(o.quote);
+      else if (o.missing !== 'not-in-force') {
+        unpriced += 1;
+        marketMetrics.unpriceable.inc({ missing: o.missing });
+        this.logger.debug({ providerId: o.offer.providerId, offerId: o.offer.offerId, missing: o.missing }, 'offer cannot be priced yet');
+      }
+    }
+    if (quotes.length === 0) return { rows: undefined, unpriced };
+    // The upsert locks the quote rows in input order. A sweep (QuoteRefresher) takes them in key
+    // order while the partitions' consumers refresh theirs: in tick order, the two deadlocked
+    // (seen in bench:ingest, one retried chunk each time). In key order, they queue.
+    quotes.sort((a, b) => cmp(a.providerId, b.providerId) || cmp(a.offerId, b.offerId));
+    return { rows: `[${quotes.map((q) => rowJsonOf(q, encodeMessage(Topic.Quotes, q))).join(',')}]`, unpriced };
+  }
+
+  /** Counts quotes published (the `queued` rows of a `quoteUpsert`). */
+  counted(published: number): number {
+    marketMetrics.quotesPublished.inc(published);
+    return published;
+  }
+
+  /** The FX rates that pricing these offers against these slots needs (no read when all is in USD). */
+  async fxFor(manager: EntityManager, offers: readonly OfferState[], slots: ReadonlyMap<string, CurrentSlot>, now: Date): Promise<FxInForce[]> {
     const currencies = new Set<string>();
     for (const o of offers) {
       const c = fxCurrencyOf(o.currency);
@@ -120,75 +228,13 @@ export class QuoteService {
       const c = fxCurrencyOf(s.currency);
       if (c !== undefined) currencies.add(c);
     }
-    const fx = currencies.size === 0 ? [] : await this.fxInForce(manager, [...currencies], now);
-
-    const outcomes = computeQuotes(offers, slots, fx, now);
-    const quotes: Quote[] = [];
-    let unpriced = 0;
-    for (const o of outcomes) {
-      if (o.ok) quotes.push(o.quote);
-      else if (o.missing !== 'not-in-force') {
-        unpriced += 1;
-        marketMetrics.unpriceable.inc({ missing: o.missing });
-        this.logger.debug({ providerId: o.offer.providerId, offerId: o.offer.offerId, missing: o.missing }, 'offer cannot be priced yet');
-      }
-    }
-    if (quotes.length === 0) return { published: 0, unpriced };
-    // The upsert locks the quote rows in input order. A sweep (QuoteRefresher) takes them in key
-    // order while the partitions' consumers refresh theirs: in tick order, the two deadlocked
-    // (seen in bench:ingest, one retried chunk each time). In key order, they queue.
-    quotes.sort((a, b) => cmp(a.providerId, b.providerId) || cmp(a.offerId, b.offerId));
-    // One round trip: upsert what changed (price, capacity, validity or source tick; a new as-of
-    // alone is no change), and put exactly those rows in the outbox.
-    const outbound = `[${quotes.map((q) => rowJsonOf(q, encodeMessage(Topic.Quotes, q))).join(',')}]`;
-    const published: { n: number }[] = await manager.query(
-      `WITH input AS (
-         SELECT * FROM json_to_recordset($1::json) AS x(
-           provider_id text, offer_id text, instrument text, region text, grid_zone text, compute_nano_usd bigint,
-           energy_nano_usd bigint, effective_nano_usd bigint, capacity numeric, valid_until timestamptz, priced_until timestamptz, attributes jsonb, as_of timestamptz,
-           tick_seq bigint, tariff_seq bigint, fx_as_of timestamptz, key text, value json, headers jsonb)
-       ), changed AS (
-         INSERT INTO "${AppSchema.Market}".quotes AS q
-           (provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
-            capacity, valid_until, priced_until, attributes, as_of, tick_seq, tariff_seq, fx_as_of)
-         SELECT provider_id, offer_id, instrument, region, grid_zone, compute_nano_usd, energy_nano_usd, effective_nano_usd,
-                capacity, valid_until, priced_until, attributes, as_of, tick_seq, tariff_seq, fx_as_of FROM input
-         ON CONFLICT (provider_id, offer_id) DO UPDATE SET
-           instrument = excluded.instrument, region = excluded.region, grid_zone = excluded.grid_zone,
-           compute_nano_usd = excluded.compute_nano_usd, energy_nano_usd = excluded.energy_nano_usd,
-           effective_nano_usd = excluded.effective_nano_usd, capacity = excluded.capacity, valid_until = excluded.valid_until,
-           priced_until = excluded.priced_until, attributes = excluded.attributes,
-           as_of = excluded.as_of, tick_seq = excluded.tick_seq, tariff_seq = excluded.tariff_seq, fx_as_of = excluded.fx_as_of
-         WHERE (q.compute_nano_usd, q.energy_nano_usd, q.effective_nano_usd, q.capacity, q.valid_until, q.priced_until, q.tick_seq)
-               IS DISTINCT FROM
-               (excluded.compute_nano_usd, excluded.energy_nano_usd, excluded.effective_nano_usd, excluded.capacity, excluded.valid_until,
-                excluded.priced_until, excluded.tick_seq)
-         RETURNING provider_id, offer_id
-       ), queued AS (
-         INSERT INTO "${AppSchema.Market}".outbox (topic, key, value, headers)
-         SELECT $2, i.key, convert_to(i.value::text, 'UTF8'), i.headers FROM input i JOIN changed USING (provider_id, offer_id)
-         ORDER BY i.provider_id, i.offer_id
-         RETURNING 1
-       )
-       SELECT count(*)::int AS n FROM queued`,
-      [outbound, Topic.Quotes],
-    );
-    const n = published[0]?.n ?? 0;
-    marketMetrics.quotesPublished.inc(n);
-    return { published: n, unpriced };
+    return currencies.size === 0 ? [] : this.fxInForce(manager, [...currencies], now);
   }
 
   /** The slot in force per zone; real-time beats day-ahead beats retail where several exist. */
   private async currentSlots(manager: EntityManager, zones: readonly string[], now: Date): Promise<Map<string, CurrentSlot>> {
     if (zones.length === 0) return new Map();
-    const rows: { zone: string; kind: string; price: string; currency: string; unit: 'kWh' | 'MWh'; seq: string; slot_end: Date }[] = await manager.query(
-      `SELECT DISTINCT ON (zone) zone, kind, price, currency, unit, seq, slot_end
-         FROM "${AppSchema.Market}".tariff_slots
-        WHERE zone = ANY($1) AND slot_start <= $2 AND slot_end > $2
-        ORDER BY zone, CASE kind WHEN 'real-time' THEN 0 WHEN 'day-ahead' THEN 1 ELSE 2 END, slot_start DESC`,
-      [zones, now],
-    );
-    return new Map(rows.map((r) => [r.zone, { zone: r.zone, kind: r.kind, price: r.price, currency: r.currency, unit: r.unit, seq: Number(r.seq), end: r.slot_end }]));
+    return slotsFromRows(await manager.query(slotsInForce('$1', '$2'), [zones, now]));
   }
 
   private async fxInForce(manager: EntityManager, currencies: readonly string[], now: Date): Promise<FxInForce[]> {

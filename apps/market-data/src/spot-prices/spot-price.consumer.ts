@@ -1,15 +1,15 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import type { EntityManager } from 'typeorm';
-import { authenticateFeed, FeedSecrets, Topic, type FeedKey, type SpotPriceTick } from '#contracts';
+import { authenticateFeed, FeedSecrets, KEY_ID_HEADER, Topic, type FeedKey, type SpotPriceTick } from '#contracts';
 import { KafkaHandler, type InboundBatch, type InboundMessage } from '#messaging';
 import { AppSchema } from '#persistence';
 import { CONFIG, type Config } from '#runtime';
 import { Clock } from '../clock.js';
 import { marketMetrics } from '../market.metrics.js';
-import { offerKey, offerStateOf } from '#market';
+import { offerKey, offerStateOf, type CurrentSlot } from '#market';
 import { QuoteRefresher } from '../quotes/quote-refresher.js';
-import { QuoteService } from '../quotes/quote.service.js';
+import { QuoteService, quoteUpsert, slotsFromRows, slotsInForce, zonesOf, type SlotRow } from '../quotes/quote.service.js';
 import { isMissingPartition, TickPartitions } from './tick-partitions.js';
 
 type TickMessage = InboundMessage<typeof Topic.SpotPrices>;
@@ -58,11 +58,14 @@ export class SpotPriceConsumer {
   @KafkaHandler(Topic.SpotPrices)
   async handle(@Payload() batch: InboundBatch<typeof Topic.SpotPrices>): Promise<void> {
     const { manager } = batch;
-    const authentic = await this.authenticate(batch);
+    const now = this.clock.now();
+    // A chunk is four round trips in all: BEGIN, this read, one write, COMMIT (decision 0005,
+    // stop 31). At moderate rates a chunk costs its number of statements, not their work.
+    const { keys, lastSeq, slots } = await this.read(batch, now);
+    const authentic = this.authenticate(batch, keys);
     if (authentic.length === 0) return;
 
-    // Lock the offers this chunk touches, then apply each tick only if its seq is above the last.
-    const lastSeq = await this.lockOffers(manager, authentic);
+    // Apply each tick only if its seq is above the offer's last (the read locked the offers).
     const applied: TickMessage[] = [];
     const rejected: Rejection[] = [];
     const latest = new Map<string, SpotPriceTick>();
@@ -79,10 +82,13 @@ export class SpotPriceConsumer {
       latest.set(key, tick);
     }
 
+    const offers = [...latest.values()].map(offerStateOf);
+    const priced = this.quotes.price(offers, slots, await this.quotes.fxFor(manager, offers, slots, now), now);
     const instants = applied.map((m) => m.payload.validFrom);
     await this.partitions.ensureFor(manager, instants);
+    let published: number;
     try {
-      await this.store(manager, applied, rejected);
+      published = await this.write(manager, applied, rejected, priced.rows);
     } catch (error) {
       // A month remembered from a transaction that rolled back: retried (transient), it is asked for again.
       if (isMissingPartition(error) && this.partitions.forget(instants)) {
@@ -90,9 +96,8 @@ export class SpotPriceConsumer {
       }
       throw error;
     }
-    const offers = [...latest.values()].map(offerStateOf);
-    const now = this.clock.now();
-    if ((await this.quotes.refresh(manager, offers, now)).unpriced > 0) this.refresher.retrySoon();
+    this.quotes.counted(published);
+    if (priced.unpriced > 0) this.refresher.retrySoon();
     // A tick that takes effect later is quoted when it does.
     const later = offers.map((o) => o.validFrom).filter((t) => t > now.getTime());
     if (later.length > 0) this.refresher.wakeBy(Math.min(...later));
@@ -100,17 +105,45 @@ export class SpotPriceConsumer {
     for (const r of rejected) marketMetrics.ticksIgnored.inc({ reason: r.reason });
   }
 
-  /** Unsigned, unknown or revoked keys, bad signatures and impersonation go to the DLQ. */
-  private async authenticate(batch: InboundBatch<typeof Topic.SpotPrices>): Promise<TickMessage[]> {
-    const keyIds = [...new Set(batch.messages.map((m) => m.headers['x-key-id']).filter((k): k is string => k !== undefined))];
-    const keys = new Map<string, FeedKey>();
-    if (keyIds.length > 0) {
-      const rows: { key_id: string; provider_id: string; revoked: boolean }[] = await batch.manager.query(
-        `SELECT key_id, provider_id, revoked_at <= now() IS TRUE AS revoked FROM "${AppSchema.Market}".feed_keys WHERE key_id = ANY($1)`,
-        [keyIds],
-      );
-      for (const r of rows) keys.set(r.key_id, { keyId: r.key_id, providerId: r.provider_id, secret: this.secrets.of(r.key_id), revoked: r.revoked });
+  /**
+   * One statement: the chunk's feed keys, its offers' last seqs (locked, in key order, until the
+   * transaction ends) and the tariff slots in force in its zones. It reads for every message of
+   * the chunk, authentic or not: locking an offer that a forged tick names only holds it for
+   * this transaction, which applies nothing of the forgery.
+   */
+  private async read(batch: InboundBatch<typeof Topic.SpotPrices>, now: Date): Promise<{ keys: Map<string, FeedKey>; lastSeq: Map<string, number>; slots: Map<string, CurrentSlot> }> {
+    const keyIds = new Set<string>();
+    const pairs = new Map<string, { provider_id: string; offer_id: string }>();
+    for (const m of batch.messages) {
+      const keyId = m.headers[KEY_ID_HEADER];
+      if (keyId !== undefined) keyIds.add(keyId);
+      pairs.set(offerKey(m.payload), { provider_id: m.payload.providerId, offer_id: m.payload.offerId });
     }
+    const rows: { keys: { key_id: string; provider_id: string; revoked: boolean }[]; locked: { provider_id: string; offer_id: string; last_seq: string }[]; slots: SlotRow[] }[] =
+      await batch.manager.query(
+        `WITH locked AS (
+           SELECT o.provider_id, o.offer_id, o.last_seq::text AS last_seq FROM "${AppSchema.Market}".offers o
+             JOIN json_to_recordset($2::json) AS k(provider_id text, offer_id text) USING (provider_id, offer_id)
+            ORDER BY o.provider_id, o.offer_id
+            FOR UPDATE OF o
+         )
+         SELECT
+           (SELECT coalesce(json_agg(k), '[]') FROM (
+              SELECT key_id, provider_id, revoked_at <= now() IS TRUE AS revoked FROM "${AppSchema.Market}".feed_keys WHERE key_id = ANY($1)) k) AS keys,
+           (SELECT coalesce(json_agg(locked), '[]') FROM locked) AS locked,
+           (SELECT coalesce(json_agg(s), '[]') FROM (${slotsInForce('$3', '$4')}) s) AS slots`,
+        [[...keyIds], JSON.stringify([...pairs.values()]), zonesOf(batch.messages.map((m) => m.payload)), now],
+      );
+    const { keys, locked, slots } = rows[0] as (typeof rows)[number];
+    return {
+      keys: new Map(keys.map((r) => [r.key_id, { keyId: r.key_id, providerId: r.provider_id, secret: this.secrets.of(r.key_id), revoked: r.revoked }])),
+      lastSeq: new Map(locked.map((r) => [offerKey({ providerId: r.provider_id, offerId: r.offer_id }), Number(r.last_seq)])),
+      slots: slotsFromRows(slots),
+    };
+  }
+
+  /** Unsigned, unknown or revoked keys, bad signatures and impersonation go to the DLQ. */
+  private authenticate(batch: InboundBatch<typeof Topic.SpotPrices>, keys: ReadonlyMap<string, FeedKey>): TickMessage[] {
     const authentic: TickMessage[] = [];
     for (const m of batch.messages) {
       const failure = authenticateFeed(m.value, m.headers, m.payload.providerId, (id) => keys.get(id));
@@ -120,28 +153,16 @@ export class SpotPriceConsumer {
     return authentic;
   }
 
-  private async lockOffers(manager: EntityManager, messages: readonly TickMessage[]): Promise<Map<string, number>> {
-    const pairs = new Map(messages.map((m) => [offerKey(m.payload), { provider_id: m.payload.providerId, offer_id: m.payload.offerId }]));
-    const rows: { provider_id: string; offer_id: string; last_seq: string }[] = await manager.query(
-      `SELECT o.provider_id, o.offer_id, o.last_seq FROM "${AppSchema.Market}".offers o
-         JOIN json_to_recordset($1::json) AS k(provider_id text, offer_id text) USING (provider_id, offer_id)
-        ORDER BY o.provider_id, o.offer_id
-        FOR UPDATE OF o`,
-      [JSON.stringify([...pairs.values()])],
-    );
-    return new Map(rows.map((r) => [offerKey({ providerId: r.provider_id, offerId: r.offer_id }), Number(r.last_seq)]));
-  }
-
   /**
-   * One round trip: the applied ticks, the rejections and the offers' new state. Rows travel as
-   * one JSON document each (the ticks as the very bytes that were validated), which PostgreSQL
-   * unpacks itself: no per-value parameter encoding on this hot path. The offers' state is each
-   * offer's latest tick among the applied ones, taken from the same unpacked rows: unpacking is
-   * most of the statement's time (about 9 µs a tick).
+   * One round trip: the applied ticks, the rejections, the offers' new state, and the quotes that
+   * changed with their outbox rows; returns how many quotes were queued. Rows travel as one JSON
+   * document each (the ticks as the very bytes that were validated), which PostgreSQL unpacks
+   * itself: no per-value parameter encoding on this hot path. The offers' state is each offer's
+   * latest tick among the applied ones, taken from the same unpacked rows.
    */
-  private async store(manager: EntityManager, applied: readonly TickMessage[], rejected: readonly Rejection[]): Promise<void> {
-    if (applied.length === 0 && rejected.length === 0) return;
-    await manager.query(
+  private async write(manager: EntityManager, applied: readonly TickMessage[], rejected: readonly Rejection[], quotes: string | undefined): Promise<number> {
+    if (applied.length === 0 && rejected.length === 0 && quotes === undefined) return 0;
+    const rows: { n: number }[] = await manager.query(
       `WITH applied AS (
          SELECT * FROM json_to_recordset($1::json) AS t(
            "providerId" text, "offerId" text, seq bigint, instrument text, region text, "gridZone" text,
@@ -157,26 +178,31 @@ export class SpotPriceConsumer {
        ), rejections AS (
          INSERT INTO "${AppSchema.Market}".tick_rejections (provider_id, offer_id, seq, last_seq, reason)
          SELECT * FROM json_to_recordset($2::json) AS r(provider_id text, offer_id text, seq bigint, last_seq bigint, reason text)
-       )
-       INSERT INTO "${AppSchema.Market}".offers
-         (provider_id, offer_id, last_seq, instrument, region, grid_zone, price, currency,
-          energy_kwh_per_unit, energy_included, capacity, valid_from, valid_until, attributes, updated_at)
-       SELECT DISTINCT ON ("providerId", "offerId")
-              "providerId", "offerId", seq, instrument, region, "gridZone", price, currency,
-              "energyKwhPerUnit", "energyIncluded", capacity, "validFrom", "validUntil", attributes, now()
-         FROM applied
-        ORDER BY "providerId", "offerId", seq DESC
-       ON CONFLICT (provider_id, offer_id) DO UPDATE SET
-         last_seq = excluded.last_seq, instrument = excluded.instrument, region = excluded.region,
-         grid_zone = excluded.grid_zone, price = excluded.price, currency = excluded.currency,
-         energy_kwh_per_unit = excluded.energy_kwh_per_unit, energy_included = excluded.energy_included,
-         capacity = excluded.capacity, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
-         attributes = excluded.attributes, updated_at = now()`,
+       ), offers AS (
+         INSERT INTO "${AppSchema.Market}".offers
+           (provider_id, offer_id, last_seq, instrument, region, grid_zone, price, currency,
+            energy_kwh_per_unit, energy_included, capacity, valid_from, valid_until, attributes, updated_at)
+         SELECT DISTINCT ON ("providerId", "offerId")
+                "providerId", "offerId", seq, instrument, region, "gridZone", price, currency,
+                "energyKwhPerUnit", "energyIncluded", capacity, "validFrom", "validUntil", attributes, now()
+           FROM applied
+          ORDER BY "providerId", "offerId", seq DESC
+         ON CONFLICT (provider_id, offer_id) DO UPDATE SET
+           last_seq = excluded.last_seq, instrument = excluded.instrument, region = excluded.region,
+           grid_zone = excluded.grid_zone, price = excluded.price, currency = excluded.currency,
+           energy_kwh_per_unit = excluded.energy_kwh_per_unit, energy_included = excluded.energy_included,
+           capacity = excluded.capacity, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+           attributes = excluded.attributes, updated_at = now()
+       ), ${quoteUpsert('$3', '$4')}
+       SELECT count(*)::int AS n FROM queued`,
       [
         // The validated bytes themselves: the schema is strict, so they hold exactly these fields.
         jsonArrayOf(applied),
         JSON.stringify(rejected.map((r) => ({ provider_id: r.tick.providerId, offer_id: r.tick.offerId, seq: r.tick.seq, last_seq: r.lastSeq, reason: r.reason }))),
+        quotes ?? '[]',
+        Topic.Quotes,
       ],
     );
+    return rows[0]?.n ?? 0;
   }
 }
