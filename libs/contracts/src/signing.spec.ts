@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { authenticateFeed, feedSecretOf, FeedSecrets, signFeed, verifyFeedSignature, type FeedKey } from './signing.js';
 
@@ -10,6 +11,22 @@ const value = Buffer.from('{"providerId":"acme","price":"1.0"}');
 const signed = (secret: string, keyId = 'k1') => ({ 'x-key-id': keyId, 'x-signature': signFeed(value, secret) });
 
 describe('feed signatures', () => {
+  it('is HMAC-SHA256 in hex, for every length around the block size and for keys of any length', () => {
+    const hmac = (v: Buffer, k: string) => createHmac('sha256', k).update(v).digest('hex');
+    const secrets = ['', 'k', 's3cret', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'é'.repeat(40), feedSecretOf('m'.repeat(40), 'fk1')];
+    for (const secret of secrets) {
+      for (let n = 0; n <= 200; n += 1) {
+        const body = Buffer.alloc(n, n % 251);
+        expect(signFeed(body, secret)).toBe(hmac(body, secret));
+      }
+    }
+    // A message larger than any before it, then a small one again (the scratch space grows, and stays right).
+    const big = Buffer.alloc(300_000, 7);
+    expect(signFeed(big, 's3cret')).toBe(hmac(big, 's3cret'));
+    expect(signFeed(value, 's3cret')).toBe(hmac(value, 's3cret'));
+    expect(signFeed(value.toString(), 's3cret')).toBe(hmac(value, 's3cret'));
+  });
+
   it('accepts the exact bytes signed with a live key of the same provider', () => {
     expect(authenticateFeed(value, signed('s3cret'), 'acme', lookup)).toBeUndefined();
   });

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, hash } from 'node:crypto';
 
 /**
  * Provider feeds are signed: `x-signature` is the HMAC-SHA256 of the exact value bytes, in lower-case
@@ -36,8 +36,56 @@ export class FeedSecrets {
   }
 }
 
+/** SHA-256's block: HMAC pads its key to it. */
+const BLOCK = 64;
+
+/** A secret's HMAC pads: `inner` is key ⊕ ipad, `outer` is key ⊕ opad followed by room for the inner digest. */
+interface Pads {
+  readonly inner: Buffer;
+  readonly outer: Buffer;
+}
+
+/** Pads per secret, remembered like the secrets themselves (few keys, many messages); bounded. */
+const padsBySecret = new Map<string, Pads>();
+const MAX_PADS = 10_000;
+
+function padsOf(secret: string): Pads {
+  let pads = padsBySecret.get(secret);
+  if (pads === undefined) {
+    let key = Buffer.from(secret, 'utf8');
+    if (key.length > BLOCK) key = createHash('sha256').update(key).digest();
+    const inner = Buffer.alloc(BLOCK, 0x36);
+    const outer = Buffer.alloc(BLOCK + 32, 0x5c);
+    for (let i = 0; i < key.length; i += 1) {
+      inner[i] = (inner[i] as number) ^ (key[i] as number);
+      outer[i] = (outer[i] as number) ^ (key[i] as number);
+    }
+    if (padsBySecret.size >= MAX_PADS) padsBySecret.clear();
+    pads = { inner, outer };
+    padsBySecret.set(secret, pads);
+  }
+  return pads;
+}
+
+/** Where a message is laid out after its inner pad, grown to the largest message seen. */
+let scratch = Buffer.allocUnsafe(BLOCK + 4_096);
+
+/**
+ * HMAC-SHA256 (RFC 2104) in lower-case hex: H(key ⊕ opad ‖ H(key ⊕ ipad ‖ value)), by two one-shot
+ * `hash` calls over buffers laid out in place. `createHmac` builds a stream object, a key object
+ * and a digest object per call: on market-data's ingest path, a tenth of its time went to
+ * verifying signatures (decision 0005, stop 31). The unit tests compare the two on every length
+ * around the block size and on keys longer than a block.
+ */
 export function signFeed(value: Buffer | string, secret: string): string {
-  return createHmac('sha256', secret).update(value).digest('hex');
+  const pads = padsOf(secret);
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  const length = BLOCK + bytes.length;
+  if (scratch.length < length) scratch = Buffer.allocUnsafe(length);
+  pads.inner.copy(scratch, 0);
+  bytes.copy(scratch, BLOCK);
+  hash('sha256', scratch.subarray(0, length), 'buffer').copy(pads.outer, BLOCK);
+  return hash('sha256', pads.outer, 'hex');
 }
 
 /**
