@@ -165,9 +165,12 @@ export class OutboxRelay {
     if (this.acked.length === 0) {
       return this.dataSource.query(`SELECT ${columns} FROM "${this.schema}".outbox WHERE id > $1 ORDER BY id LIMIT $2`, [after.toString(), Limits.outboxBatch]);
     }
+    // Every acked id is at most `lowWater`, so a read after it cannot meet them. Only a full scan,
+    // or the first read after a reconnect (which set `lowWater` back to 0), leaves them out itself:
+    // comparing every row read with every acked id was 1% of PostgreSQL's time in bench:ingest.
     const rows: OutboxRow[] = await this.dataSource.query(
       `WITH gone AS (DELETE FROM "${this.schema}".outbox WHERE id = ANY($3::bigint[]))
-       SELECT ${columns} FROM "${this.schema}".outbox WHERE id > $1 AND id <> ALL($3::bigint[]) ORDER BY id LIMIT $2`,
+       SELECT ${columns} FROM "${this.schema}".outbox WHERE id > $1 ${after === 0n || after < this.lowWater ? 'AND id <> ALL($3::bigint[])' : ''} ORDER BY id LIMIT $2`,
       [after.toString(), Limits.outboxBatch, this.acked],
     );
     // Rounds run one at a time, so nothing was acked while the statement ran.
