@@ -31,6 +31,11 @@ export class OrderBook {
   private readonly bids = new Ladder<Bid>(-1);
   private readonly restingBids = new IdIndex<Node<Bid>>();
   private seq = 0;
+  /**
+   * What the last `match` left unfilled. Returned beside the fills rather than summed from them:
+   * every bigint subtraction allocates, and a crossing order's fills are its hot path.
+   */
+  private unfilled = 0n;
   /** Region names in order, kept while no region is added (the common case per operation). */
   private regionOrder: string[] = [];
   /** The ladders in region order (empty ones too: a walk over an empty ladder ends at once). */
@@ -91,8 +96,7 @@ export class OrderBook {
     // Most books have no resting bid: no need to hash the id to find that out.
     if (this.restingBids.size > 0 && this.restingBids.has(bid.id)) throw new Error(`bid ${bid.id} is already resting`);
     const fills = this.match(bid, bid.quantity, now);
-    let remaining = bid.quantity;
-    for (const f of fills) remaining -= f.quantity;
+    const remaining = this.unfilled;
     if (remaining > 0n && rest) this.restingBids.add(this.bids.insert(bid, bid.id, bid.limit, remaining, (this.seq += 1)));
     return { fills, remaining };
   }
@@ -169,8 +173,7 @@ export class OrderBook {
       if (node.price < price) break; // limits only fall from here on
       const got = this.match(node.order, node.remaining, now);
       if (got.length === 0) continue;
-      const filled = got.reduce((s, f) => s + f.quantity, 0n);
-      node.remaining -= filled;
+      node.remaining = this.unfilled;
       fills.push(...got);
       if (node.remaining === 0n) {
         this.bids.remove(node);
@@ -243,12 +246,19 @@ export class OrderBook {
         for (const f of this.matchWalking(bid, remaining, now)) fills.push(f);
         return fills;
       }
-      const take = min(remaining, node.remaining);
-      fills.push({ bidId: bid.id, askId: node.order.id, providerId: node.order.providerId, region: node.order.region, price: node.price, quantity: take });
-      node.remaining -= take;
-      remaining -= take;
-      if (node.remaining === 0n) this.removeAsk(node);
+      const order = node.order;
+      if (node.remaining <= remaining) {
+        // The whole ask: nothing of it is left to compute.
+        fills.push({ bidId: bid.id, askId: order.id, providerId: order.providerId, region: order.region, price: node.price, quantity: node.remaining });
+        remaining -= node.remaining;
+        this.removeAsk(node);
+      } else {
+        fills.push({ bidId: bid.id, askId: order.id, providerId: order.providerId, region: order.region, price: node.price, quantity: remaining });
+        node.remaining -= remaining;
+        remaining = 0n;
+      }
     }
+    this.unfilled = remaining;
     return fills;
   }
 
@@ -260,7 +270,10 @@ export class OrderBook {
         available += node.remaining;
         if (available >= quantity) break;
       }
-      if (available < quantity) return [];
+      if (available < quantity) {
+        this.unfilled = quantity;
+        return [];
+      }
     }
     const fills: Fill[] = [];
     let remaining = quantity;
@@ -275,6 +288,7 @@ export class OrderBook {
     }
     // Removed after the walk, which must not see the ladder change under it.
     for (const node of exhausted) this.removeAsk(node);
+    this.unfilled = remaining;
     return fills;
   }
 }
