@@ -3,3 +3,4 @@ export * from './data-source.js';
 export * from './bigint.js';
 export * from './transient.js';
 export * from './prepared.js';
+export * from './pg-arrays.js';
