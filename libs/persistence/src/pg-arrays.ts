@@ -23,6 +23,12 @@ function header(buffer: Buffer, oid: number, length: number, hasNulls: boolean):
   buffer.writeInt32BE(1, 16);
 }
 
+/** Writes a NULL element (its length, -1, and no bytes); returns where the next one goes. */
+function nullAt(buffer: Buffer, at: number): number {
+  buffer.writeInt32BE(-1, at);
+  return at + 4;
+}
+
 /** `text[]`: null and undefined are NULL. Cast the column in SQL for other types read from text (numeric, timestamptz, jsonb). */
 export function textArray(values: readonly (string | null | undefined)[]): Buffer {
   return asciiTextArray(values) ?? utf8TextArray(values);
@@ -64,8 +70,7 @@ function utf8TextArray(values: readonly (string | null | undefined)[]): Buffer {
   let at = HEADER;
   for (const v of values) {
     if (v === null || v === undefined) {
-      buffer.writeInt32BE(-1, at);
-      at += 4;
+      at = nullAt(buffer, at);
       continue;
     }
     const written = buffer.write(v, at + 4, 'utf8');
@@ -83,8 +88,7 @@ export function int8Array(values: readonly (number | null | undefined)[]): Buffe
   let at = HEADER;
   for (const v of values) {
     if (v === null || v === undefined) {
-      buffer.writeInt32BE(-1, at);
-      at += 4;
+      at = nullAt(buffer, at);
       continue;
     }
     if (!Number.isSafeInteger(v)) throw new RangeError(`int8Array: ${v} is not a safe integer`);
