@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { contractOf, describeIssues, type ContractTopic, type MessageOf } from '#contracts';
-import type { AppSchemaName } from '#persistence';
+import { byteaArray, textArray, type AppSchemaName } from '#persistence';
 import { currentCorrelationId } from '#platform';
 import { Header, type HeaderMap } from './headers.js';
 
@@ -45,18 +45,20 @@ export function encodeMessage<T extends ContractTopic>(topic: T, message: Messag
 
 /**
  * Adds messages to the app's outbox inside the caller's transaction: they are published if and
- * only if the transaction commits. One statement, however many messages.
+ * only if the transaction commits. One statement, however many messages, as binary arrays
+ * (`#persistence`'s pg-arrays): the values go as their own bytes, where an array literal sent
+ * each one hex-escaped for PostgreSQL to parse back.
  */
 export async function enqueueOutbox(manager: EntityManager, schema: AppSchemaName, messages: readonly OutboundMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await manager.query(
     `INSERT INTO "${schema}".outbox (topic, key, value, headers)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[])`,
+     SELECT topic, key, value, headers::jsonb FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS m(topic, key, value, headers)`,
     [
-      messages.map((m) => m.topic),
-      messages.map((m) => m.key),
-      messages.map((m) => m.value),
-      messages.map((m) => JSON.stringify(m.headers)),
+      textArray(messages.map((m) => m.topic)),
+      textArray(messages.map((m) => m.key)),
+      byteaArray(messages.map((m) => m.value)),
+      textArray(messages.map((m) => JSON.stringify(m.headers))),
     ],
   );
 }
