@@ -173,11 +173,13 @@ function runBaseline(warm: Op[], ops: Op[], timed: boolean): Run {
 }
 
 const COUNT = Number(process.env['BENCH_OPS'] ?? 200_000);
-const PASSES = 5;
+const PASSES = Number(process.env['BENCH_PASSES'] ?? 5);
 const µs = (ns: number) => `${fmt(ns / 1_000, 2)} µs`;
 console.log(`bench:book  (${COUNT.toLocaleString('en-US')} operations per run: 60% rest, 25% cancel, 15% cross; ops/s the median of ${PASSES} alternating passes; times per operation)\n`);
 const cancelP50: number[] = [];
-for (const resting of [1_000, 10_000, 100_000]) {
+// BENCH_SIZES (e.g. "1000") runs some depths only, when working on one of them.
+const SIZES = (process.env['BENCH_SIZES'] ?? '1000,10000,100000').split(',').map(Number);
+for (const resting of SIZES) {
   const { warm, ops } = operations(resting, COUNT, 42 + resting);
   // Both books' inputs are built once, before any pass, and reused by every pass (neither book
   // changes them): a pass measures the book, not the collector moving inputs made just before it.

@@ -40,6 +40,9 @@ export class OrderBook {
   private regionOrder: string[] = [];
   /** The ladders in region order (empty ones too: a walk over an empty ladder ends at once). */
   private ladders: Ladder<Ask>[] = [];
+  /** The last ask's region and its ladder: a feed's asks tend to come region by region, and a hit skips a hash lookup. */
+  private lastRegion: string | undefined;
+  private lastLadder: Ladder<Ask> | undefined;
 
   constructor(readonly instrument: string) {}
 
@@ -69,13 +72,15 @@ export class OrderBook {
       this.removeAsk(existing);
     }
     if (ask.quantity <= 0n) return NO_FILLS;
-    let ladder = this.regions.get(ask.region);
+    let ladder = ask.region === this.lastRegion ? this.lastLadder : this.regions.get(ask.region);
     if (ladder === undefined) {
       ladder = new Ladder<Ask>(1);
       this.regions.set(ask.region, ladder);
       this.regionOrder = [...this.regions.keys()].sort();
       this.ladders = this.regionOrder.map((r) => this.regions.get(r) as Ladder<Ask>);
     }
+    this.lastRegion = ask.region;
+    this.lastLadder = ladder;
     this.asks.add(ladder.insert(ask, ask.id, ask.price, ask.quantity, (this.seq += 1)));
     return this.rematch(ask.price, now);
   }
