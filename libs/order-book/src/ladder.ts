@@ -20,15 +20,19 @@ export interface Node<T> {
 }
 
 /**
- * A price level: its orders in time order, in an array read from `head`. A removed order only
- * marks itself dead (the queue skips it later), so a cancel touches the node and its level and
- * never its neighbours, which in a large book are cold: a linked list's unlink read two of them.
+ * A price level: its orders in time order, in the slots of an array from `head` to `tail`. A
+ * removed order only marks itself dead (the queue skips it later), so a cancel touches the node
+ * and its level and never its neighbours, which in a large book are cold: a linked list's unlink
+ * read two of them.
  */
 export interface Level<T> {
+  /** The queue's slots; those from `tail` on are unused (they may still name old nodes, never read). */
   items: Node<T>[];
   /** The first slot that may be live: every slot before it is dead. */
   head: number;
-  /** Live orders in `items` (the others, from `head` on, are dead). */
+  /** One past the last slot in use. */
+  tail: number;
+  /** Live orders between `head` and `tail` (the others are dead). */
   live: number;
   /** Its price as the ladder's key (see `levelKey`). */
   readonly key: number;
@@ -95,7 +99,7 @@ export class Ladder<T> {
     const key = levelKey(price);
     let level = this.levels.get(key);
     if (level === undefined) {
-      level = { items: [], head: 0, live: 0, key, queued: false };
+      level = { items: [], head: 0, tail: 0, live: 0, key, queued: false };
       // A book whose prices keep moving (every quote a new price) leaves empty levels behind: every
       // walk past the best level has to pass those on the heap, and those off it only take memory.
       // Rebuilt from the live levels when the empty outnumber them (by more on the map, where
@@ -110,11 +114,12 @@ export class Ladder<T> {
     }
     if (level.live === 0) {
       this.liveLevels += 1;
-      // Every slot is dead (see `vacate`), and no walk runs during an insert.
-      if (level.head > QUEUE_SLACK) {
-        level.items.length = 0;
-        level.head = 0;
-      }
+      // Every slot is dead (see `vacate`), and no walk runs during an insert: the queue starts again
+      // at slot 0 of the same array. Its first slots are the ones this level wrote last (likely
+      // still cached), and the array keeps its size (emptying it would free its store, and the next
+      // insert would allocate one elsewhere in the heap).
+      level.head = 0;
+      level.tail = 0;
     }
     let node = this.spare.pop();
     if (node === undefined) node = { order, id, tag: 0, ladder: this, remaining: quantity, seq, price, level };
@@ -126,7 +131,9 @@ export class Ladder<T> {
       node.price = price;
       node.level = level;
     }
-    level.items.push(node);
+    if (level.tail < level.items.length) level.items[level.tail] = node;
+    else level.items.push(node);
+    level.tail += 1;
     level.live += 1;
     this.live += 1;
     return node;
@@ -140,7 +147,7 @@ export class Ladder<T> {
     level.live -= 1;
     this.live -= 1;
     if (level.live === 0) this.vacate(level);
-    else if (level.items.length - level.head > 2 * level.live + QUEUE_SLACK) this.compact(level);
+    else if (level.tail - level.head > 2 * level.live + QUEUE_SLACK) this.compact(level);
   }
 
   /**
@@ -152,8 +159,8 @@ export class Ladder<T> {
   private vacate(level: Level<T>): void {
     this.liveLevels -= 1;
     const items = level.items;
-    for (let i = level.head; i < items.length; i += 1) this.recycle(items[i] as Node<T>);
-    level.head = items.length;
+    for (let i = level.head; i < level.tail; i += 1) this.recycle(items[i] as Node<T>);
+    level.head = level.tail;
   }
 
   /**
@@ -163,13 +170,14 @@ export class Ladder<T> {
   private compact(level: Level<T>): void {
     const items = level.items;
     const kept: Node<T>[] = [];
-    for (let i = level.head; i < items.length; i += 1) {
+    for (let i = level.head; i < level.tail; i += 1) {
       const node = items[i] as Node<T>;
       if (node.level === level) kept.push(node);
       else this.recycle(node);
     }
     level.items = kept;
     level.head = 0;
+    level.tail = kept.length;
   }
 
   /**
@@ -185,7 +193,7 @@ export class Ladder<T> {
   /** Queue slots of the live levels, live or dead (bounded by about twice the orders). */
   get queueSlots(): number {
     let n = 0;
-    for (const level of this.levels.values()) n += level.items.length - level.head;
+    for (const level of this.levels.values()) n += level.tail - level.head;
     return n;
   }
 
@@ -240,7 +248,7 @@ export class Ladder<T> {
     if (head !== level.head) {
       level.head = head;
       // Slots before the head are never read again; once they are most of the array, drop them.
-      if (head > QUEUE_SLACK && head * 2 > items.length) this.compact(level);
+      if (head > QUEUE_SLACK && head * 2 > level.tail) this.compact(level);
     }
     return node;
   }
@@ -263,9 +271,11 @@ export class Ladder<T> {
   }
 
   private *walkLevel(level: Level<T>): Generator<Node<T>> {
-    // A removal during the walk only marks a node dead: the array and the indexes stay put.
+    // A removal during the walk only marks a node dead, or compacts into a new array: this array
+    // and its slots up to this tail stay put (no insert runs during a walk).
     const items = level.items;
-    for (let i = level.head; i < items.length; i += 1) {
+    const tail = level.tail;
+    for (let i = level.head; i < tail; i += 1) {
       const node = items[i] as Node<T>;
       if (node.level === level) yield node;
     }
