@@ -48,7 +48,7 @@ describe('Ladder', () => {
           }
           expect(ladder.size).toBe(live.length);
           // A level's dead slots are dropped once they outnumber its live orders (with some slack).
-          expect(ladder.queueSlots).toBeLessThanOrEqual(2 * live.length + 3 * 65);
+          expect(ladder.queueSlots).toBeLessThanOrEqual(2 * live.length + 3 * 5);
         }
         const expected = [...live].sort((a, b) => Number(a.price - b.price) || a.seq - b.seq).map((n) => n.order);
         expect([...ladder.walk()].map((n) => n.order)).toEqual(expected);
@@ -62,7 +62,41 @@ describe('Ladder', () => {
     const ladder = new Ladder<string>(1);
     const nodes = Array.from({ length: 1_000 }, (_, i) => ladder.insert(`o${i}`, `o${i}`, 10n, 1n, i));
     for (const node of nodes.slice(1, -1)) ladder.remove(node);
-    expect(ladder.queueSlots).toBeLessThanOrEqual(2 * 2 + 65);
+    expect(ladder.queueSlots).toBeLessThanOrEqual(2 * 2 + 5);
     expect([...ladder.walk()].map((n) => n.order)).toEqual(['o0', 'o999']);
+  });
+
+  it('refills emptied levels from the start of their queues, with removals during walks, in price-time order', () => {
+    // A walk may remove the order it was given (a fill); levels it empties are refilled later,
+    // from slot 0 of the same array, over slots that still name nodes now resting elsewhere.
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.array(fc.nat({ max: 4 }), { maxLength: 12 }), fc.array(fc.boolean(), { maxLength: 30 })), { minLength: 1, maxLength: 60 }), (rounds) => {
+        const ladder = new Ladder<string>(1);
+        let live: Node<string>[] = [];
+        let seq = 0;
+        for (const [prices, takes] of rounds) {
+          for (const price of prices) {
+            const id = `o${(seq += 1)}`;
+            live.push(ladder.insert(id, id, BigInt(price), 1n, seq));
+          }
+          let i = 0;
+          const taken = new Set<Node<string>>();
+          for (const node of ladder.walk()) {
+            if (i >= takes.length) break;
+            if (takes[i] === true) {
+              ladder.remove(node);
+              taken.add(node);
+            }
+            i += 1;
+          }
+          live = live.filter((n) => !taken.has(n));
+          const expected = [...live].sort((a, b) => Number(a.price - b.price) || a.seq - b.seq).map((n) => n.order);
+          expect([...ladder.walk()].map((n) => n.order)).toEqual(expected);
+          expect(ladder.best()?.order).toBe(expected[0]);
+          expect(ladder.size).toBe(live.length);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
