@@ -66,6 +66,20 @@ describe('Ladder', () => {
     expect([...ladder.walk()].map((n) => n.order)).toEqual(['o0', 'o999']);
   });
 
+  it('does not keep the nodes of a level that ran deep once it has emptied, however they left', () => {
+    // Its array is reused from slot 0: its unused slots would keep the removed nodes (and their
+    // orders) from the collector, were the array still as long as the level once was.
+    for (const leave of ['cancel', 'fill'] as const) {
+      const ladder = new Ladder<string>(1);
+      const deep = Array.from({ length: 1_000 }, (_, i) => ladder.insert(`o${i}`, `o${i}`, 10n, 1n, i));
+      if (leave === 'cancel') for (const node of deep) ladder.remove(node);
+      else for (let best = ladder.best(); best !== undefined; best = ladder.best()) ladder.remove(best);
+      const next = ladder.insert('again', 'again', 10n, 1n, 1_000);
+      expect(next.level?.items.length).toBeLessThanOrEqual(8);
+      expect([...ladder.walk()].map((n) => n.order)).toEqual(['again']);
+    }
+  });
+
   it('refills emptied levels from the start of their queues, with removals during walks, in price-time order', () => {
     // A walk may remove the order it was given (a fill); levels it empties are refilled later,
     // from slot 0 of the same array, over slots that still name nodes now resting elsewhere.

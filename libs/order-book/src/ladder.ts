@@ -26,7 +26,11 @@ export interface Node<T> {
  * read two of them.
  */
 export interface Level<T> {
-  /** The queue's slots; those from `tail` on are unused (they may still name old nodes, never read). */
+  /**
+   * The queue's slots. Those from `tail` on are unused: they may still name old nodes, never
+   * read. They are few, since an array grows only at its tail and compaction (which keeps the
+   * slots in use within about twice the live orders) replaces it with a new one.
+   */
   items: Node<T>[];
   /** The first slot that may be live: every slot before it is dead. */
   head: number;
