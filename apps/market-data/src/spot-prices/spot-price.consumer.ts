@@ -123,17 +123,23 @@ export class SpotPriceConsumer {
    */
   private async read(batch: InboundBatch<typeof Topic.SpotPrices>, now: Date): Promise<{ keys: Map<string, FeedKey>; lastSeq: Map<string, number>; slots: Map<string, CurrentSlot> }> {
     const keyIds = new Set<string>();
-    const pairs = new Map<string, { provider_id: string; offer_id: string }>();
+    const seen = new Set<string>();
+    const providerIds: string[] = [];
+    const offerIds: string[] = [];
     for (const m of batch.messages) {
       const keyId = m.headers[KEY_ID_HEADER];
       if (keyId !== undefined) keyIds.add(keyId);
-      pairs.set(offerKey(m.payload), { provider_id: m.payload.providerId, offer_id: m.payload.offerId });
+      const key = offerKey(m.payload);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      providerIds.push(m.payload.providerId);
+      offerIds.push(m.payload.offerId);
     }
     const rows: { keys: { key_id: string; provider_id: string; revoked: boolean }[]; locked: { provider_id: string; offer_id: string; last_seq: string }[]; slots: SlotRow[] }[] =
       await batch.manager.query(
         `WITH locked AS (
            SELECT o.provider_id, o.offer_id, o.last_seq::text AS last_seq FROM "${AppSchema.Market}".offers o
-             JOIN json_to_recordset($2::json) AS k(provider_id text, offer_id text) USING (provider_id, offer_id)
+             JOIN unnest($2::text[], $3::text[]) AS k(provider_id, offer_id) USING (provider_id, offer_id)
             ORDER BY o.provider_id, o.offer_id
             FOR UPDATE OF o
          )
@@ -141,8 +147,11 @@ export class SpotPriceConsumer {
            (SELECT coalesce(json_agg(k), '[]') FROM (
               SELECT key_id, provider_id, revoked_at <= now() IS TRUE AS revoked FROM "${AppSchema.Market}".feed_keys WHERE key_id = ANY($1)) k) AS keys,
            (SELECT coalesce(json_agg(locked), '[]') FROM locked) AS locked,
-           (SELECT coalesce(json_agg(s), '[]') FROM (${slotsInForce('$3', '$4')}) s) AS slots`,
-        [[...keyIds], JSON.stringify([...pairs.values()]), zonesOf(batch.messages.map((m) => m.payload)), now],
+           (SELECT coalesce(json_agg(s), '[]') FROM (${slotsInForce('$4', '$5')}) s) AS slots`,
+        // The offers as binary text arrays, read without parsing, as the write's ticks are. As a
+        // JSON document, reading and locking 30 offers cost PostgreSQL 14–17 µs each, against 5–7
+        // (decision 0005, stop 32).
+        [[...keyIds], textArray(providerIds), textArray(offerIds), zonesOf(batch.messages.map((m) => m.payload)), now],
       );
     const { keys, locked, slots } = rows[0] as (typeof rows)[number];
     return {
