@@ -10,6 +10,13 @@ export interface Node<T> {
   tag: number;
   /** The ladder it rests on: removal goes straight there, without a lookup by region. */
   readonly ladder: Ladder<T>;
+  /**
+   * The order's owner (an ask's provider) and the instant it stops matching, copied here with
+   * `id`: a crossing order without constraints decides and records each fill from the node alone,
+   * never reading the order, which in a large book is one more cold cache line per fill.
+   */
+  owner: string;
+  until: number;
   /** What is left of it. */
   remaining: bigint;
   /** Arrival order: the time in price-time priority. */
@@ -93,13 +100,17 @@ export class Ladder<T> {
   /** Removed nodes that no queue holds any more, reused by the next inserts (see `recycle`). */
   private readonly spare: Node<T>[] = [];
 
-  constructor(private readonly direction: 1 | -1) {}
+  /** `name`: what the ladder holds (an ask ladder's region), for fills read from its nodes. */
+  constructor(
+    private readonly direction: 1 | -1,
+    readonly name = '',
+  ) {}
 
   get size(): number {
     return this.live;
   }
 
-  insert(order: T, id: string, price: bigint, quantity: bigint, seq: number): Node<T> {
+  insert(order: T, id: string, price: bigint, quantity: bigint, seq: number, owner = '', until = Infinity): Node<T> {
     const key = levelKey(price);
     let level = this.levels.get(key);
     if (level === undefined) {
@@ -126,10 +137,12 @@ export class Ladder<T> {
       level.tail = 0;
     }
     let node = this.spare.pop();
-    if (node === undefined) node = { order, id, tag: 0, ladder: this, remaining: quantity, seq, price, level };
+    if (node === undefined) node = { order, id, tag: 0, ladder: this, owner, until, remaining: quantity, seq, price, level };
     else {
       node.order = order;
       node.id = id;
+      node.owner = owner;
+      node.until = until;
       node.remaining = quantity;
       node.seq = seq;
       node.price = price;

@@ -49,6 +49,18 @@ describe('OrderBook', () => {
     expect(book.submitBid(bid('j2', 1n, 10n), 0).fills[0]?.askId).toBe('b');
   });
 
+  it('matches a replacement kept in place by its new expiry and provider', () => {
+    // Matching without constraints reads these from the resting node, not the order (decision 0006).
+    const book = new OrderBook('gpu:h100');
+    book.upsertAsk(ask('a', 10n, 5n, { validUntil: 1_000 }), 0);
+    book.upsertAsk(ask('a', 10n, 4n, { validUntil: 50 }), 0); // smaller: same place, shorter life
+    expect(book.submitBid(bid('j1', 1n, 10n), 50)).toEqual({ fills: [], remaining: 1n });
+    const other = new OrderBook('gpu:h100');
+    other.upsertAsk(ask('b', 10n, 5n), 0);
+    other.upsertAsk(ask('b', 10n, 3n, { providerId: 'p9' }), 0);
+    expect(other.submitBid(bid('j2', 1n, 10n), 50).fills.map((f) => [f.askId, f.providerId, f.region])).toEqual([['b', 'p9', 'eu']]);
+  });
+
   it('honours region, provider and attribute constraints, and expiry', () => {
     const book = new OrderBook('gpu:h100');
     book.upsertAsk(ask('cheap-us', 5n, 10n, { region: 'us' }), 0);

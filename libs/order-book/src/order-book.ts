@@ -3,6 +3,11 @@ import { Ladder, type Node } from './ladder.js';
 import type { Ask, Bid, Constraints, Fill, MatchResult } from './types.js';
 
 /** Whether an ask may serve a bid: region, provider and attribute constraints, and validity. */
+/** Whether constraints leave every ask eligible that has not expired (most jobs'). */
+function unconstrained(c: Constraints): boolean {
+  return c.regions === undefined && c.excludeRegions === undefined && c.providers === undefined && c.excludeProviders === undefined && c.dataPolicies === undefined && c.interruptible !== false;
+}
+
 export function eligible(ask: Ask, c: Constraints, now: number): boolean {
   if (ask.validUntil <= now) return false;
   if (c.regions !== undefined && !c.regions.includes(ask.region)) return false;
@@ -66,6 +71,8 @@ export class OrderBook {
       if (old.price === ask.price && old.region === ask.region && ask.quantity <= existing.remaining && ask.quantity > 0n) {
         // Same place in line: only the quantity (and the details that do not rank) change.
         existing.order = ask;
+        existing.owner = ask.providerId;
+        existing.until = ask.validUntil;
         existing.remaining = ask.quantity;
         return NO_FILLS;
       }
@@ -74,14 +81,14 @@ export class OrderBook {
     if (ask.quantity <= 0n) return NO_FILLS;
     let ladder = ask.region === this.lastRegion ? this.lastLadder : this.regions.get(ask.region);
     if (ladder === undefined) {
-      ladder = new Ladder<Ask>(1);
+      ladder = new Ladder<Ask>(1, ask.region);
       this.regions.set(ask.region, ladder);
       this.regionOrder = [...this.regions.keys()].sort();
       this.ladders = this.regionOrder.map((r) => this.regions.get(r) as Ladder<Ask>);
     }
     this.lastRegion = ask.region;
     this.lastLadder = ladder;
-    this.asks.add(ladder.insert(ask, ask.id, ask.price, ask.quantity, (this.seq += 1)));
+    this.asks.add(ladder.insert(ask, ask.id, ask.price, ask.quantity, (this.seq += 1), ask.providerId, ask.validUntil));
     return this.rematch(ask.price, now);
   }
 
@@ -243,22 +250,24 @@ export class OrderBook {
    */
   private matchTop(ladder: Ladder<Ask>, bid: Bid, quantity: bigint, now: number): Fill[] {
     const fills: Fill[] = [];
+    // Without constraints, a node's expiry decides and its copied fields make the fill: the order
+    // itself is never read (decision 0006, stop 33).
+    const open = unconstrained(bid.constraints);
     let remaining = quantity;
     while (remaining > 0n) {
       const node = ladder.best();
       if (node === undefined || node.price > bid.limit) break;
-      if (!eligible(node.order, bid.constraints, now)) {
+      if (open ? node.until <= now : !eligible(node.order, bid.constraints, now)) {
         for (const f of this.matchWalking(bid, remaining, now)) fills.push(f);
         return fills;
       }
-      const order = node.order;
       if (node.remaining <= remaining) {
         // The whole ask: nothing of it is left to compute.
-        fills.push({ bidId: bid.id, askId: order.id, providerId: order.providerId, region: order.region, price: node.price, quantity: node.remaining });
+        fills.push({ bidId: bid.id, askId: node.id, providerId: node.owner, region: ladder.name, price: node.price, quantity: node.remaining });
         remaining -= node.remaining;
         this.removeAsk(node);
       } else {
-        fills.push({ bidId: bid.id, askId: order.id, providerId: order.providerId, region: order.region, price: node.price, quantity: remaining });
+        fills.push({ bidId: bid.id, askId: node.id, providerId: node.owner, region: ladder.name, price: node.price, quantity: remaining });
         node.remaining -= remaining;
         remaining = 0n;
       }
