@@ -22,15 +22,25 @@ export interface Node<T> {
   /** Arrival order: the time in price-time priority. */
   seq: number;
   price: bigint;
-  /** The level it rests in; undefined once removed (its slot in the level's queue is then dead). */
+  /** The level it rests in; undefined once removed (its slot in the level's queue then holds `DEAD`). */
   level: Level<T> | undefined;
+  /** Its slot in the level's queue (`items`), kept so that removal can mark the slot itself. */
+  slot: number;
 }
 
 /**
+ * What a removed order's slot holds: queues skip their dead slots by reading this one hot object,
+ * not each removed node (in a large book, a cold cache line each), and a removed node can be reused
+ * at once, since no current queue names it (decision 0006, stop 33).
+ */
+// Its fields in a node's order, so that both share a shape (a load of `level` stays monomorphic).
+const DEAD: Node<never> = { order: undefined as never, id: '', tag: 0, ladder: undefined as never, owner: '', until: -Infinity, remaining: 0n, seq: 0, price: 0n, level: undefined, slot: -1 };
+
+/**
  * A price level: its orders in time order, in the slots of an array from `head` to `tail`. A
- * removed order only marks itself dead (the queue skips it later), so a cancel touches the node
- * and its level and never its neighbours, which in a large book are cold: a linked list's unlink
- * read two of them.
+ * removed order only marks its slot dead (the queue skips it later), so a cancel touches the node,
+ * its slot and its level and never its neighbours, which in a large book are cold: a linked
+ * list's unlink read two of them.
  */
 export interface Level<T> {
   /**
@@ -137,8 +147,9 @@ export class Ladder<T> {
       level.tail = 0;
     }
     let node = this.spare.pop();
-    if (node === undefined) node = { order, id, tag: 0, ladder: this, owner, until, remaining: quantity, seq, price, level };
+    if (node === undefined) node = { order, id, tag: 0, ladder: this, owner, until, remaining: quantity, seq, price, level, slot: level.tail };
     else {
+      node.slot = level.tail;
       node.order = order;
       node.id = id;
       node.owner = owner;
@@ -156,11 +167,13 @@ export class Ladder<T> {
     return node;
   }
 
-  /** O(1): the node is marked dead where it stands. */
+  /** O(1): the node's slot is marked dead, and the node kept for reuse. */
   remove(node: Node<T>): void {
     const level = node.level;
     if (level === undefined) return;
     node.level = undefined;
+    level.items[node.slot] = DEAD;
+    this.recycle(node);
     level.live -= 1;
     this.live -= 1;
     if (level.live === 0) this.vacate(level);
@@ -168,29 +181,28 @@ export class Ladder<T> {
   }
 
   /**
-   * A level's last order left: every slot is dead, so the nodes go back to the spares and the head
-   * moves past them all (no slot before the head is read again; a walk in progress over this level
-   * reads on, past dead slots only). The array is reset when the level is next used, once enough
-   * dead slots have gathered to be worth a resize of the array.
+   * A level's last order left: every slot is dead, and the head moves past them all (no slot
+   * before the head is read again; a walk in progress over this level reads on, past dead slots
+   * only). The queue restarts at slot 0 when the level is next used.
    */
   private vacate(level: Level<T>): void {
     this.liveLevels -= 1;
-    const items = level.items;
-    for (let i = level.head; i < level.tail; i += 1) this.recycle(items[i] as Node<T>);
     level.head = level.tail;
   }
 
   /**
    * Drops a level's dead slots, keeping the live in order, in a new array: a walk in progress keeps
-   * the array it holds (where the dead stay dead), so a removal during a walk may compact too.
+   * the array it holds (where it tells the removed by their `level`), so a removal during a walk
+   * may compact too.
    */
   private compact(level: Level<T>): void {
     const items = level.items;
     const kept: Node<T>[] = [];
     for (let i = level.head; i < level.tail; i += 1) {
       const node = items[i] as Node<T>;
-      if (node.level === level) kept.push(node);
-      else this.recycle(node);
+      if (node === DEAD) continue;
+      node.slot = kept.length;
+      kept.push(node);
     }
     level.items = kept;
     level.head = 0;
@@ -198,7 +210,7 @@ export class Ladder<T> {
   }
 
   /**
-   * A removed node, once no level's queue holds it, is kept for the next insert. A book churns
+   * A removed node (no current queue holds it) is kept for the next insert. A book churns
    * (every quote replaces an offer, every fill removes one) and a node lives just long enough to
    * be copied by the young-generation collector before it dies: reusing it keeps that copying
    * off the path of every order.
@@ -252,13 +264,12 @@ export class Ladder<T> {
     }
   }
 
-  /** A live level's first live order, moving its head past the dead (which go back to the spares). */
+  /** A live level's first live order, moving its head past the dead slots. */
   private first(level: Level<T>): Node<T> {
     const items = level.items;
     let head = level.head;
     let node = items[head] as Node<T>;
-    while (node.level !== level) {
-      this.recycle(node);
+    while (node === DEAD) {
       head += 1;
       node = items[head] as Node<T>;
     }
