@@ -31,9 +31,9 @@ export interface Node<T> {
 /**
  * What a removed order's slot holds: queues skip their dead slots by reading this one hot object,
  * not each removed node (in a large book, a cold cache line each), and a removed node can be reused
- * at once, since no current queue names it (decision 0006, stop 33).
+ * at once, since no current queue names it (decision 0006, stop 33). Its fields come in a node's
+ * order, so that both share a shape and a load of `level` stays monomorphic.
  */
-// Its fields in a node's order, so that both share a shape (a load of `level` stays monomorphic).
 const DEAD: Node<never> = { order: undefined as never, id: '', tag: 0, ladder: undefined as never, owner: '', until: -Infinity, remaining: 0n, seq: 0, price: 0n, level: undefined, slot: -1 };
 
 /**

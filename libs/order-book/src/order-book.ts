@@ -2,12 +2,12 @@ import { IdIndex } from './id-index.js';
 import { Ladder, type Node } from './ladder.js';
 import type { Ask, Bid, Constraints, Fill, MatchResult } from './types.js';
 
-/** Whether an ask may serve a bid: region, provider and attribute constraints, and validity. */
 /** Whether constraints leave every ask eligible that has not expired (most jobs'). */
 function unconstrained(c: Constraints): boolean {
   return c.regions === undefined && c.excludeRegions === undefined && c.providers === undefined && c.excludeProviders === undefined && c.dataPolicies === undefined && c.interruptible !== false;
 }
 
+/** Whether an ask may serve a bid: region, provider and attribute constraints, and validity. */
 export function eligible(ask: Ask, c: Constraints, now: number): boolean {
   if (ask.validUntil <= now) return false;
   if (c.regions !== undefined && !c.regions.includes(ask.region)) return false;
