@@ -167,7 +167,10 @@ export class Ladder<T> {
     return node;
   }
 
-  /** O(1): the node's slot is marked dead, and the node kept for reuse. */
+  /**
+   * O(1): the node's slot is marked dead, and the node kept for reuse by the next insert. So the
+   * caller lets go of it first (the book takes it out of its id index before calling this).
+   */
   remove(node: Node<T>): void {
     const level = node.level;
     if (level === undefined) return;

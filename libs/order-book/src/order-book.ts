@@ -170,9 +170,10 @@ export class OrderBook {
     return gone;
   }
 
+  /** Out of the index first: the ladder's removal hands the node to its spares for the next insert. */
   private removeAsk(node: Node<Ask>): void {
-    node.ladder.remove(node);
     this.asks.remove(node);
+    node.ladder.remove(node);
   }
 
   /** Resting bids that a new ask at `price` may serve, best first, matched again. */
@@ -188,8 +189,8 @@ export class OrderBook {
       node.remaining = this.unfilled;
       fills.push(...got);
       if (node.remaining === 0n) {
-        this.bids.remove(node);
         this.restingBids.remove(node);
+        this.bids.remove(node);
       }
     }
     return fills;
