@@ -194,7 +194,7 @@ latencies.sort((a, b) => a - b);
 const steadyRate = total / ((latencyEnd - latencyStart) / 1_000);
 const rss = Math.max(...services.map((s) => peakRssMiB(s.pid!)));
 const scraped = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
-const chunkLines = scraped.split('\n').filter((l) => /^spotgrid_(consumer_chunk_(seconds|messages)|consumer_delay_seconds|outbox_delay_seconds)_(sum|count)/.test(l));
+const chunkLines = scraped.split('\n').filter((l) => /^spotgrid_(consumer_chunk_(seconds|messages)|consumer_transaction_messages|consumer_delay_seconds|outbox_delay_seconds)_(sum|count)/.test(l));
 
 // ---- 3. baseline: bare consumer over the same ticks ------------------------------------------
 const baseline = kafka.consumer({ groupId: `${run}.baseline`, maxBytesPerPartition: 1_048_576 });

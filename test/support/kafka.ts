@@ -12,6 +12,8 @@ export interface RawMessage {
   key: string | null;
   value: string | Buffer | null;
   headers?: IHeaders;
+  /** Where it goes, instead of where its key hashes to. */
+  partition?: number;
 }
 
 /** A plain producer, as an outside party would use: no contract validation, any bytes. */

@@ -18,13 +18,14 @@ export interface InboundMessage<T extends ContractTopic> {
 }
 
 /**
- * What a handler receives: the messages of one partition that this app has not applied yet, in
- * offset order, and the transaction their effects must be written in. The transport records the
- * dedupe rows in the same transaction and commits the Kafka offset only after it commits.
+ * What a handler receives: messages of one topic that this app has not applied yet, from one
+ * partition or several (each partition's in offset order, one after another), and the transaction
+ * their effects must be written in. Keys never span partitions, so a key's messages are in order.
+ * The transport records the dedupe rows in the same transaction and commits the Kafka offsets only
+ * after it commits.
  */
 export interface InboundBatch<T extends ContractTopic> {
   readonly topic: T;
-  readonly partition: number;
   readonly messages: readonly InboundMessage<T>[];
   readonly manager: EntityManager;
   /** Sends one message of this batch to the DLQ (through the outbox, in this transaction). */

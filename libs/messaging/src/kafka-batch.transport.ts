@@ -36,12 +36,27 @@ export interface KafkaBatchTransportOptions {
 
 type Decoded<T extends ContractTopic> =
   | { readonly ok: true; readonly message: InboundMessage<T> }
-  | { readonly ok: false; readonly raw: KafkaMessage; readonly reason: DlqReason; readonly detail: string };
+  | { readonly ok: false; readonly partition: number; readonly raw: KafkaMessage; readonly reason: DlqReason; readonly detail: string };
 
 interface Rejection {
-  readonly raw: { readonly key: Buffer | string | null; readonly value: Buffer | null; readonly offset: string; readonly headers: Record<string, string> };
+  readonly raw: { readonly key: Buffer | string | null; readonly value: Buffer | null; readonly partition: number; readonly offset: string; readonly headers: Record<string, string> };
   readonly reason: DlqReason;
   readonly detail: string;
+}
+
+/** A partition's chunk, decoded, waiting for a transaction (see submit). */
+interface Pending {
+  readonly decoded: readonly Decoded<ContractTopic>[];
+  readonly heartbeat: () => Promise<void>;
+  readonly alive: () => boolean;
+  readonly settle: (error?: unknown) => void;
+}
+
+/** A topic's chunks waiting for a transaction, and its transactions running. */
+interface Lane {
+  readonly pending: Pending[];
+  running: number;
+  scheduled: boolean;
 }
 
 /** Thrown to abandon a batch when the group rebalanced or the consumer is stopping. */
@@ -71,6 +86,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** Batches being handled now, and the messages of the fetch they came from so far (see fetchHandled). */
   private activeBatches = 0;
   private fetchedMessages = 0;
+  private readonly lanes = new Map<ContractTopic, Lane>();
 
   constructor(private readonly options: KafkaBatchTransportOptions) {
     super();
@@ -206,7 +222,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         // Valid messages the handler declared it ignores need nothing written (see KafkaHandler's `only`).
         const needed = only === undefined ? decoded : decoded.filter((d) => !d.ok || only(d.message.payload));
         const t1 = performance.now();
-        if (needed.length > 0) await this.applyWithRetry(topic, batch.partition, needed, handler, control.heartbeat, alive);
+        if (needed.length > 0) await this.submit(topic, handler, { decoded: needed, heartbeat: control.heartbeat, alive });
         const t2 = performance.now();
         const last = chunk[chunk.length - 1];
         if (last === undefined) continue;
@@ -272,8 +288,81 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     return this.committing;
   }
 
+  /**
+   * Hands a partition's chunk to a transaction and resolves once it is committed (or rejects as
+   * applyWithRetry would). Chunks of a topic that are waiting when a transaction can start share
+   * it (schedule says how many). At moderate rates a fetch brings a message or two for each of
+   * several partitions, and one transaction for all of them costs the round trips of one
+   * (decision 0005, stop 34). Keys never span partitions, so chunks that share a transaction
+   * never touch the same keys, and a partition's next chunk is submitted only after this one.
+   */
+  private submit(topic: ContractTopic, handler: MessageHandler, chunk: Omit<Pending, 'settle'>): Promise<void> {
+    let lane = this.lanes.get(topic);
+    if (lane === undefined) {
+      lane = { pending: [], running: 0, scheduled: false };
+      this.lanes.set(topic, lane);
+    }
+    const queued = lane;
+    return new Promise<void>((resolve, reject) => {
+      queued.pending.push({ ...chunk, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.schedule(topic, handler, queued);
+    });
+  }
+
+  /**
+   * Starts the lane's next transactions at the end of this turn: kafkajs hands over a fetch's
+   * batches one after another within a turn, so waiting for it to end lets them share one.
+   */
+  private schedule(topic: ContractTopic, handler: MessageHandler, lane: Lane): void {
+    if (lane.scheduled || lane.pending.length === 0 || lane.running >= Limits.transactionsConcurrently) return;
+    lane.scheduled = true;
+    setImmediate(() => {
+      lane.scheduled = false;
+      // What waits is spread over the free transactions, so that a full machine still overlaps
+      // one transaction's statements with another's work; but a transaction of a few messages
+      // costs its round trips, not its messages, so few share one.
+      const waiting = lane.pending.reduce((n, c) => n + c.decoded.length, 0);
+      const free = Limits.transactionsConcurrently - lane.running;
+      const size = Math.min(Limits.consumerChunk, Math.max(Limits.sharedTransactionFloor, Math.ceil(waiting / free)));
+      while (lane.pending.length > 0 && lane.running < Limits.transactionsConcurrently) {
+        const group = takeGroup(lane.pending, size);
+        metrics.consumerTransactionSize.observe({ topic }, group.reduce((n, c) => n + c.decoded.length, 0));
+        lane.running += 1;
+        void this.applyGroup(topic, handler, group).finally(() => {
+          lane.running -= 1;
+          this.schedule(topic, handler, lane);
+        });
+      }
+    });
+  }
+
+  /**
+   * One transaction for a group of chunks. If it fails, each chunk is applied again on its own,
+   * one after another, with the retries and the poison isolation of applyWithRetry: the group's
+   * transaction rolled back, so nothing of it was applied.
+   */
+  private async applyGroup(topic: ContractTopic, handler: MessageHandler, group: readonly Pending[]): Promise<void> {
+    if (group.length > 1) {
+      try {
+        await this.apply(topic, group.flatMap((c) => c.decoded), handler, undefined);
+        for (const c of group) c.settle();
+        return;
+      } catch (error) {
+        this.options.logger.debug({ err: error, topic, chunks: group.length }, 'a shared transaction failed; applying its chunks one by one');
+      }
+    }
+    for (const c of group) {
+      try {
+        await this.applyWithRetry(topic, c.decoded, handler, c.heartbeat, c.alive);
+        c.settle();
+      } catch (error) {
+        c.settle(error);
+      }
+    }
+  }
+
   private decode(topic: ContractTopic, partition: number, raw: KafkaMessage): Decoded<ContractTopic> {
-    const reject = (reason: DlqReason, detail: string): Decoded<ContractTopic> => ({ ok: false, raw, reason, detail });
+    const reject = (reason: DlqReason, detail: string): Decoded<ContractTopic> => ({ ok: false, partition, raw, reason, detail });
     if (raw.value === null) return reject('malformed', 'message has no value');
     if (raw.value.length > Limits.maxMessageBytes) return reject('too-large', `${raw.value.length} bytes, limit ${Limits.maxMessageBytes}`);
     let json: unknown;
@@ -307,14 +396,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
    */
   private async applyWithRetry(
     topic: ContractTopic,
-    partition: number,
     decoded: readonly Decoded<ContractTopic>[],
     handler: MessageHandler,
     heartbeat: () => Promise<void>,
     alive: () => boolean,
   ): Promise<void> {
+    const partition = decoded[0] === undefined ? undefined : partitionOf(decoded[0]);
     const retrying = (forced?: { reason: DlqReason; detail: string }) =>
-      this.retryTransient(topic, partition, () => this.apply(topic, partition, decoded, handler, forced), heartbeat, alive);
+      this.retryTransient(topic, partition, () => this.apply(topic, decoded, handler, forced), heartbeat, alive);
     let failures = 0;
     for (;;) {
       try {
@@ -323,7 +412,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       } catch (error) {
         if (error instanceof BatchAbandoned) throw error;
         if (decoded.length > 1) {
-          for (const one of decoded) await this.applyWithRetry(topic, partition, [one], handler, heartbeat, alive);
+          for (const one of decoded) await this.applyWithRetry(topic, [one], handler, heartbeat, alive);
           return;
         }
         failures += 1;
@@ -344,7 +433,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** Runs `attempt` until it succeeds or fails for a reason that is not transient (rethrown). */
   private async retryTransient(
     topic: ContractTopic,
-    partition: number,
+    partition: number | undefined,
     attempt: () => Promise<void>,
     heartbeat: () => Promise<void>,
     alive: () => boolean,
@@ -377,20 +466,20 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** One transaction: dedupe rows, the handler's effects, DLQ rows. */
   private async apply(
     topic: ContractTopic,
-    partition: number,
     decoded: readonly Decoded<ContractTopic>[],
     handler: MessageHandler,
     forced: { reason: DlqReason; detail: string } | undefined,
   ): Promise<void> {
     const { dataSource, schema, groupId } = this.options;
-    const ids = decoded.map((d) => (d.ok ? d.message.messageId : `@${topic}/${partition}/${d.raw.offset}`));
+    const ids = decoded.map((d) => (d.ok ? d.message.messageId : `@${topic}/${d.partition}/${d.raw.offset}`));
     // Topics whose handlers apply only what is newer (sequence numbers) need no dedupe row for a
     // valid message; a dead-lettered one always gets one, so a redelivery cannot DLQ it twice.
     const sequenced = contractOf(topic).idempotence === 'sequence';
     const tracked = decoded.map((d) => forced !== undefined || !d.ok || !sequenced);
     const offsets = decoded.map(offsetOf);
     const firstCorrelation = decoded.map((d) => (d.ok ? d.message.headers[Header.CorrelationId] : undefined)).find((c) => c !== undefined);
-    await withCorrelation(firstCorrelation ?? `${topic}/${partition}/${offsets[0] ?? '?'}`, () =>
+    const first = decoded[0];
+    await withCorrelation(firstCorrelation ?? `${topic}/${first === undefined ? '?' : `${partitionOf(first)}/${offsetOf(first)}`}`, () =>
       dataSource.transaction(async (manager) => {
         const trackedIds = ids.filter((_, i) => tracked[i]);
         const inserted: { message_id: string }[] =
@@ -398,10 +487,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
             ? []
             : await manager.query(
                 `INSERT INTO "${schema}".inbox (consumer_group, message_id, topic, partition, "offset")
-                 SELECT $1, id, $2, $3, off FROM unnest($4::text[], $5::bigint[]) AS m(id, off)
+                 SELECT $1, id, $2, part, off FROM unnest($3::text[], $4::int[], $5::bigint[]) AS m(id, part, off)
                  ON CONFLICT (consumer_group, topic, message_id) DO NOTHING
                  RETURNING message_id`,
-                [groupId, topic, partition, trackedIds, offsets.filter((_, i) => tracked[i])],
+                [groupId, topic, trackedIds, decoded.filter((_, i) => tracked[i]).map(partitionOf), offsets.filter((_, i) => tracked[i])],
               );
         const fresh = new Set(inserted.map((r) => r.message_id));
         const rejections: Rejection[] = [];
@@ -416,7 +505,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         if (accepted.length > 0) {
           const batch: InboundBatch<ContractTopic> = {
             topic,
-            partition,
             messages: accepted,
             manager,
             reject: (message, reason, detail) => rejections.push({ raw: rawOf({ ok: true, message }), reason, detail }),
@@ -424,7 +512,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           await this.invoke(handler, batch);
         }
         if (rejections.length > 0) {
-          await enqueueOutbox(manager, schema, rejections.map((r) => this.toDlq(topic, partition, r)));
+          await enqueueOutbox(manager, schema, rejections.map((r) => this.toDlq(topic, r)));
           for (const r of rejections) metrics.deadLettered.inc({ topic, reason: r.reason });
         }
       }),
@@ -432,12 +520,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   private async invoke(handler: MessageHandler, batch: InboundBatch<ContractTopic>): Promise<void> {
-    const context = new BaseRpcContext([batch.topic, batch.partition]);
+    const context = new BaseRpcContext([batch.topic]);
     const result = await handler(batch, context);
     await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
   }
 
-  private toDlq(topic: ContractTopic, partition: number, r: Rejection): OutboundMessage {
+  private toDlq(topic: ContractTopic, r: Rejection): OutboundMessage {
     const value = r.raw.value ?? Buffer.alloc(0);
     // The original bytes, except for a message refused for its size: its head, and its size.
     const truncated = value.length > Limits.maxMessageBytes;
@@ -451,7 +539,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         [Header.ErrorCode]: r.reason,
         [Header.ErrorDetail]: r.detail.slice(0, 1_000),
         [Header.OriginalTopic]: topic,
-        [Header.OriginalPartition]: String(partition),
+        [Header.OriginalPartition]: String(r.raw.partition),
         [Header.OriginalOffset]: r.raw.offset,
         [Header.FirstSeen]: new Date().toISOString(),
       },
@@ -463,7 +551,22 @@ function offsetOf(d: Decoded<ContractTopic>): string {
   return d.ok ? d.message.offset : d.raw.offset;
 }
 
+function partitionOf(d: Decoded<ContractTopic>): number {
+  return d.ok ? d.message.partition : d.partition;
+}
+
 function rawOf(d: Decoded<ContractTopic>): Rejection['raw'] {
-  if (d.ok) return { key: d.message.key, value: d.message.value, offset: d.message.offset, headers: d.message.headers };
-  return { key: d.raw.key, value: d.raw.value, offset: d.raw.offset, headers: readHeaders(d.raw.headers) };
+  if (d.ok) return { key: d.message.key, value: d.message.value, partition: d.message.partition, offset: d.message.offset, headers: d.message.headers };
+  return { key: d.raw.key, value: d.raw.value, partition: d.partition, offset: d.raw.offset, headers: readHeaders(d.raw.headers) };
+}
+
+/** Takes the waiting chunks that share a transaction: the first always, the others while the messages stay within `size`. */
+function takeGroup(pending: Pending[], size: number): Pending[] {
+  let n = 1;
+  let messages = pending[0]?.decoded.length ?? 0;
+  while (n < pending.length && messages + (pending[n]?.decoded.length ?? 0) <= size) {
+    messages += pending[n]?.decoded.length ?? 0;
+    n += 1;
+  }
+  return pending.splice(0, n);
 }

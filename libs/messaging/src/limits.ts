@@ -8,10 +8,22 @@ export const Limits = {
   /** Bytes a consumer fetches per partition per request. */
   consumerMaxBytesPerPartition: 2_097_152,
   /**
-   * Partitions whose batches are handled at once: one partition's transaction overlaps another's
-   * decoding, on two cores. Keys never span partitions, so they never contend for the same rows.
+   * Partitions whose batches kafkajs hands over at once: more than a consumer ever holds (topics
+   * × partitions), so that every batch of a fetch is decoded in the same turn and the small ones
+   * can share a transaction (see transactionsConcurrently).
    */
-  partitionsConsumedConcurrently: 3,
+  partitionsConsumedConcurrently: 64,
+  /**
+   * Transactions a consumer runs at once per topic: one overlaps another's decoding, on two
+   * cores. Chunks waiting for one share it, up to consumerChunk messages. Keys never span
+   * partitions, so concurrent transactions never contend for the same rows.
+   */
+  transactionsConcurrently: 3,
+  /**
+   * Waiting chunks share a transaction up to this many messages even when another transaction
+   * could start: below it, a transaction costs its round trips more than its messages.
+   */
+  sharedTransactionFloor: 250,
   /** Largest message value accepted on any topic; larger ones go to the DLQ as `too-large`. */
   maxMessageBytes: 262_144,
   /**

@@ -28,7 +28,7 @@ export const metrics = {
   }),
   consumerChunkSeconds: new Histogram({
     name: 'spotgrid_consumer_chunk_seconds',
-    help: 'Time per consumed chunk, by topic and phase (decode, transaction, offset commit)',
+    help: 'Time per consumed chunk, by topic and phase (decode; transaction, waiting for the one it shares included; offset commit)',
     labelNames: ['topic', 'phase'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
@@ -36,6 +36,13 @@ export const metrics = {
   consumerChunkSize: new Histogram({
     name: 'spotgrid_consumer_chunk_messages',
     help: 'Messages per consumed chunk, by topic',
+    labelNames: ['topic'] as const,
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+    registers: [registry],
+  }),
+  consumerTransactionSize: new Histogram({
+    name: 'spotgrid_consumer_transaction_messages',
+    help: 'Messages per consumer transaction (chunks of several partitions may share one), by topic',
     labelNames: ['topic'] as const,
     buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
     registers: [registry],
