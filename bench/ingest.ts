@@ -162,6 +162,9 @@ await probeJoined;
 const sent = new Map<string, number>();
 const perTick = 1_000 / RATE;
 const latencyStart = performance.now();
+// What a tick costs each part at this rate, where a transaction holds a few ticks, not thousands.
+const steadyServiceCpu0 = servicesCpu();
+const steadyStack0 = readStackCpu();
 let i = produced;
 const total = RATE * LATENCY_SECONDS;
 for (let n = 0; n < total; ) {
@@ -182,6 +185,8 @@ for (let n = 0; n < total; ) {
 const latencyEnd = performance.now();
 const finalSum = [...seq.values()].reduce((a, b) => a + b, 0);
 while ((await appliedSeqSum()) < finalSum) await new Promise((r) => setTimeout(r, 100));
+const µsPerSteadyTick = (seconds: number) => fmt((seconds * 1e6) / total, 1);
+const steadyCpu = [`market-data ${µsPerSteadyTick(servicesCpu() - steadyServiceCpu0)}`, ...stackCpuSince(steadyStack0).map(({ name, seconds }) => `${name} ${µsPerSteadyTick(seconds)}`)];
 await new Promise((r) => setTimeout(r, 1_000)); // the last quotes' way out through the relay
 const latencies: number[] = [];
 for (const [id, at] of sent) {
@@ -230,6 +235,7 @@ bench:ingest  (${N.toLocaleString('en-US')} ticks, ${PROVIDERS * OFFERS_PER_PROV
   latency       at ${fmt(steadyRate, 0)} ticks/s for ${LATENCY_SECONDS} s, publish → quote on ${Topic.Quotes}:
                 p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms (${latencies.length.toLocaleString('en-US')} quotes)
                 budget p99 50 ms → ratio ${fmt(percentile(latencies, 99) / 50, 2)}
+                CPU µs per tick at this rate: ${steadyCpu.join(', ')}
   memory        market-data peak RSS ${fmt(rss, 0)} MiB${INSTANCES === 1 ? '' : ' (the largest instance)'}
   chunks        ${INSTANCES === 1 ? '' : '(the first instance) '}${chunkLines.join('\n                ')}
   baseline      bare kafkajs consumer, same ticks, same run: ${fmt(baselineRate, 0)} msgs/s, ${fmt(baselineµsPerMessage, 1)} µs of CPU a message → ingest is ${fmt(throughput / baselineRate, 2)}× of it
