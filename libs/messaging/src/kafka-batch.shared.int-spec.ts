@@ -4,22 +4,18 @@ import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Producer } from 'kafkajs';
 import { pino } from 'pino';
-import type { DataSource } from 'typeorm';
 import { dlqTopicOf, Topic, type FxRate } from '#contracts';
-import { AppSchema, createDataSource } from '#persistence';
+import { AppSchema } from '#persistence';
 import { loadConfig } from '#platform';
 import { collect, mark, produce } from '../../../test/support/kafka.js';
+import { startTransportProbeStack, type TransportProbeStack } from '../../../test/support/transport-probe.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { PermanentMessageError } from './errors.js';
 import { Header } from './headers.js';
 import type { InboundBatch } from './inbound.js';
-import { createIdempotentProducer, createKafka } from './kafka-client.js';
 import { KafkaBatchTransport } from './kafka-batch.transport.js';
 import { KafkaHandler } from './kafka-handler.decorator.js';
-import { messagingEntities } from './messaging.entities.js';
-import { OutboxRelay } from './outbox-relay.js';
 
 jest.setTimeout(120_000);
 
@@ -49,24 +45,20 @@ describe('KafkaBatchTransport: chunks of several partitions share a transaction'
   const config = loadConfig();
   const logger = pino({ level: 'silent' });
   const partitions = config.KAFKA_TOPIC_PARTITIONS;
-  let dataSource: DataSource;
-  let kafka: Kafka;
+  let stack: TransportProbeStack;
   let app: INestMicroservice | undefined;
-  let prod: Producer;
-  let relay: OutboxRelay;
 
   const rate = (r: string, n: number): FxRate => ({ base, quote: 'USD', rate: r, asOf: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString() });
   // One key, any partition: the probe reads the partition each message came from.
   const record = (partition: number, r: string, n: number) => ({ key: `${base}:USD`, value: JSON.stringify(rate(r, n)), partition });
 
-  const applied = async (): Promise<string[]> =>
-    (await dataSource.query('SELECT tag FROM transport_probe.applied WHERE tag LIKE $1 ORDER BY tag', [`${base}/%`])).map((r: { tag: string }) => r.tag);
+  const applied = () => stack.applied(base);
 
   /** Produces the records, then starts a new group where the topic ended before them. */
   async function consumeFromHere(records: ReturnType<typeof record>[]): Promise<string> {
     const groupId = `spotgrid-test.shared.${randomUUID()}`;
     const here = await mark(Topic.FxRates);
-    const admin = kafka.admin();
+    const admin = stack.kafka.admin();
     await admin.connect();
     try {
       await admin.setOffsets({ groupId, topic: Topic.FxRates, partitions: [...here.offsets] });
@@ -77,7 +69,7 @@ describe('KafkaBatchTransport: chunks of several partitions share a transaction'
     @Module({ controllers: [SharedProbe] })
     class ProbeModule {}
     app = await NestFactory.createMicroservice(ProbeModule, {
-      strategy: new KafkaBatchTransport({ groupId, topics: [Topic.FxRates], schema: AppSchema.Gateway, kafka, dataSource, config, logger }),
+      strategy: new KafkaBatchTransport({ groupId, topics: [Topic.FxRates], schema: AppSchema.Gateway, kafka: stack.kafka, dataSource: stack.dataSource, config, logger }),
       logger: false,
     });
     await app.listen();
@@ -85,14 +77,7 @@ describe('KafkaBatchTransport: chunks of several partitions share a transaction'
   }
 
   beforeAll(async () => {
-    dataSource = await createDataSource(config, { applicationName: 'shared-int', entities: [...messagingEntities(AppSchema.Gateway)] }).initialize();
-    await dataSource.query('CREATE SCHEMA IF NOT EXISTS transport_probe');
-    await dataSource.query('CREATE TABLE IF NOT EXISTS transport_probe.applied (tag text NOT NULL)');
-    kafka = createKafka(config, 'shared-int', logger);
-    prod = createIdempotentProducer(kafka);
-    await prod.connect();
-    relay = new OutboxRelay(dataSource, AppSchema.Gateway, prod, config, logger);
-    relay.start();
+    stack = await startTransportProbeStack(config, logger, 'shared-int');
   });
 
   afterEach(async () => {
@@ -102,9 +87,7 @@ describe('KafkaBatchTransport: chunks of several partitions share a transaction'
   });
 
   afterAll(async () => {
-    await relay?.stop();
-    await prod?.disconnect();
-    await dataSource?.destroy();
+    await stack?.stop();
   });
 
   it('hands one fetch of every partition to the handler at once, in one transaction', async () => {
@@ -119,7 +102,7 @@ describe('KafkaBatchTransport: chunks of several partitions share a transaction'
     // The garbled messages went to the DLQ from the shared transaction, each under its own partition.
     const dead = await collect(since, (m) => m.key === `${base}:USD`, (found) => found.length >= garbled.length);
     expect(dead.map((m) => [m.value?.toString(), m.headers[Header.ErrorCode], m.headers[Header.OriginalPartition]]).sort()).toEqual(garbled.map((p) => [`not json ${p}`, 'malformed', String(p)]));
-    const inbox: { partition: number }[] = await dataSource.query('SELECT partition FROM gateway.inbox WHERE consumer_group = $1 ORDER BY partition', [groupId]);
+    const inbox: { partition: number }[] = await stack.dataSource.query('SELECT partition FROM gateway.inbox WHERE consumer_group = $1 ORDER BY partition', [groupId]);
     expect(inbox).toEqual(garbled.map((partition) => ({ partition })));
   });
 

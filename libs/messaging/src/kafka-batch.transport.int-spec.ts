@@ -4,22 +4,18 @@ import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Producer } from 'kafkajs';
 import { pino } from 'pino';
-import type { DataSource } from 'typeorm';
 import { dlqTopicOf, Topic, type FxRate } from '#contracts';
-import { AppSchema, createDataSource } from '#persistence';
+import { AppSchema } from '#persistence';
 import { loadConfig } from '#platform';
 import { collect, mark, produce } from '../../../test/support/kafka.js';
+import { startTransportProbeStack, type TransportProbeStack } from '../../../test/support/transport-probe.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { PermanentMessageError } from './errors.js';
 import { Header } from './headers.js';
 import type { InboundBatch } from './inbound.js';
-import { createIdempotentProducer, createKafka } from './kafka-client.js';
 import { KafkaBatchTransport } from './kafka-batch.transport.js';
 import { KafkaHandler } from './kafka-handler.decorator.js';
-import { messagingEntities } from './messaging.entities.js';
-import { OutboxRelay } from './outbox-relay.js';
 
 jest.setTimeout(120_000);
 
@@ -52,29 +48,18 @@ describe('KafkaBatchTransport on the real broker and database', () => {
   const config = loadConfig();
   const logger = pino({ level: 'silent' });
   const base = `Q${randomUUID().replace(/[^A-Z]/gi, '').slice(0, 2).toUpperCase().padEnd(2, 'Z')}`;
-  let dataSource: DataSource;
-  let kafka: Kafka;
+  let stack: TransportProbeStack;
   let app: INestMicroservice;
-  let relay: OutboxRelay;
-  let prod: Producer;
   const groupId = `spotgrid-test.transport.${randomUUID()}`;
 
   const rate = (r: string, n: number): FxRate => ({ base, quote: 'USD', rate: r, asOf: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString() });
   const record = (f: FxRate) => ({ key: `${f.base}:${f.quote}`, value: JSON.stringify(f) });
 
-  const applied = async (): Promise<string[]> =>
-    (await dataSource.query('SELECT tag FROM transport_probe.applied WHERE tag LIKE $1 ORDER BY tag', [`${base}/%`])).map((r: { tag: string }) => r.tag);
+  const applied = () => stack.applied(base);
 
   beforeAll(async () => {
-    dataSource = await createDataSource(config, { applicationName: 'transport-int', entities: [...messagingEntities(AppSchema.Gateway)] }).initialize();
-    // A scratch table for the probe's effects, outside every app schema.
-    await dataSource.query('CREATE SCHEMA IF NOT EXISTS transport_probe');
-    await dataSource.query('CREATE TABLE IF NOT EXISTS transport_probe.applied (tag text NOT NULL)');
-    kafka = createKafka(config, 'transport-int', logger);
-    prod = createIdempotentProducer(kafka);
-    await prod.connect();
-    relay = new OutboxRelay(dataSource, AppSchema.Gateway, prod, config, logger);
-    relay.start();
+    stack = await startTransportProbeStack(config, logger, 'transport-int');
+    const { kafka, dataSource } = stack;
     @Module({ controllers: [FxProbe] })
     class ProbeModule {}
     app = await NestFactory.createMicroservice(ProbeModule, {
@@ -94,9 +79,7 @@ describe('KafkaBatchTransport on the real broker and database', () => {
 
   afterAll(async () => {
     await app?.close();
-    await relay?.stop();
-    await prod?.disconnect();
-    await dataSource?.destroy();
+    await stack?.stop();
   });
 
   it('isolates a poison message: the rest of the batch is applied once, the poison goes to the DLQ', async () => {
@@ -118,7 +101,7 @@ describe('KafkaBatchTransport on the real broker and database', () => {
     expect(attempts.has(`${base}/7.77`)).toBe(false);
     // A chunk with nothing for the handler: no transaction, but its offset is committed all the same.
     await produce(Topic.FxRates, [record(rate('7.770', 9)), record(rate('7.7701', 10))]);
-    const admin = kafka.admin();
+    const admin = stack.kafka.admin();
     await admin.connect();
     try {
       await waitFor('the group caught up with the topic', async () => {
@@ -135,9 +118,9 @@ describe('KafkaBatchTransport on the real broker and database', () => {
 
   it('publishes what the outbox holds and empties it', async () => {
     await waitFor('outbox drained', async () => {
-      const rows: { n: string }[] = await dataSource.query('SELECT count(*) AS n FROM gateway.outbox');
+      const rows: { n: string }[] = await stack.dataSource.query('SELECT count(*) AS n FROM gateway.outbox');
       return rows[0]?.n === '0' ? true : undefined;
     });
-    expect(relay.publishedCount).toBeGreaterThanOrEqual(3);
+    expect(stack.relay.publishedCount).toBeGreaterThanOrEqual(3);
   });
 });

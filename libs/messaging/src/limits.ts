@@ -8,15 +8,16 @@ export const Limits = {
   /** Bytes a consumer fetches per partition per request. */
   consumerMaxBytesPerPartition: 2_097_152,
   /**
-   * Partitions whose batches kafkajs hands over at once: more than a consumer ever holds (topics
-   * × partitions), so that every batch of a fetch is decoded in the same turn and the small ones
-   * can share a transaction (see transactionsConcurrently).
+   * Partitions whose batches kafkajs hands over at once: more than a consumer holds with the
+   * default six partitions a topic (market-data: three topics, 18), so that every batch of a fetch
+   * is decoded in the same turn and the small ones can share a transaction. With more, the rest
+   * wait for a free worker, as they did before: they share less, and nothing else changes.
    */
   partitionsConsumedConcurrently: 64,
   /**
-   * Transactions a consumer runs at once per topic: one overlaps another's decoding, on two
-   * cores. Chunks waiting for one share it, up to consumerChunk messages. Keys never span
-   * partitions, so concurrent transactions never contend for the same rows.
+   * Transactions a consumer runs at once per topic: one overlaps another's work, on two cores.
+   * Chunks waiting for one share it (see sharedTransactionFloor). Keys never span partitions, so
+   * concurrent transactions never contend for the same keys.
    */
   transactionsConcurrently: 3,
   /**
