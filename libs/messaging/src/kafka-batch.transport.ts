@@ -297,16 +297,17 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
    * never touch the same keys, and a partition's next chunk is submitted only after this one.
    */
   private submit(topic: ContractTopic, handler: MessageHandler, chunk: Omit<Pending, 'settle'>): Promise<void> {
-    let lane = this.lanes.get(topic);
-    if (lane === undefined) {
-      lane = { pending: [], running: 0, scheduled: false };
-      this.lanes.set(topic, lane);
-    }
-    const queued = lane;
+    const lane = this.lanes.get(topic) ?? this.openLane(topic);
     return new Promise<void>((resolve, reject) => {
-      queued.pending.push({ ...chunk, settle: (error) => (error === undefined ? resolve() : reject(error)) });
-      this.schedule(topic, handler, queued);
+      lane.pending.push({ ...chunk, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.schedule(topic, handler, lane);
     });
+  }
+
+  private openLane(topic: ContractTopic): Lane {
+    const lane: Lane = { pending: [], running: 0, scheduled: false };
+    this.lanes.set(topic, lane);
+    return lane;
   }
 
   /**
@@ -325,8 +326,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       const free = Limits.transactionsConcurrently - lane.running;
       const size = Math.min(Limits.consumerChunk, Math.max(Limits.sharedTransactionFloor, Math.ceil(waiting / free)));
       while (lane.pending.length > 0 && lane.running < Limits.transactionsConcurrently) {
-        const group = takeGroup(lane.pending, size);
-        metrics.consumerTransactionSize.observe({ topic }, group.reduce((n, c) => n + c.decoded.length, 0));
+        const { group, messages } = takeGroup(lane.pending, size);
+        metrics.consumerTransactionSize.observe({ topic }, messages);
         lane.running += 1;
         void this.applyGroup(topic, handler, group).finally(() => {
           lane.running -= 1;
@@ -561,12 +562,12 @@ function rawOf(d: Decoded<ContractTopic>): Rejection['raw'] {
 }
 
 /** Takes the waiting chunks that share a transaction: the first always, the others while the messages stay within `size`. */
-function takeGroup(pending: Pending[], size: number): Pending[] {
+function takeGroup(pending: Pending[], size: number): { group: Pending[]; messages: number } {
   let n = 1;
   let messages = pending[0]?.decoded.length ?? 0;
   while (n < pending.length && messages + (pending[n]?.decoded.length ?? 0) <= size) {
     messages += pending[n]?.decoded.length ?? 0;
     n += 1;
   }
-  return pending.splice(0, n);
+  return { group: pending.splice(0, n), messages };
 }
