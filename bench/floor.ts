@@ -33,7 +33,7 @@ import { authenticateFeed, KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, type SpotP
 import { boolArray, int8Array, textArray } from '#persistence';
 import { runMigrations } from '#migrations';
 import { parseConfig } from '#platform';
-import { cpuSeconds, fmt, freshDatabase, readStackCpu, stackCpuSince } from './support.js';
+import { benchTick, cpuSeconds, fmt, freshDatabase, readStackCpu, stackCpuSince } from './support.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
 const TICK_RATE = 50_000;
@@ -228,25 +228,9 @@ function copyIn(db: pg.Client, text: string, data: Buffer): Promise<void> {
   });
 }
 
+/** bench:ingest's ticks, ten providers of 200 offers each. */
 function tick(i: number, base: number): { tick: SpotPriceTick; value: Buffer } {
-  const offer = Math.floor(i / 10) % 200;
-  const tick: SpotPriceTick = {
-    providerId: `bench-p${i % 10}`,
-    offerId: `o${offer}`,
-    seq: i + 1,
-    instrument: `gpu:class-${offer % 7}`,
-    region: `region-${offer % 5}`,
-    gridZone: `zone-${offer % 5}`,
-    price: `${1 + (i % 300) / 100}`,
-    currency: 'USD',
-    energyKwhPerUnit: '0.7',
-    energyIncluded: true,
-    capacity: '8',
-    validFrom: new Date(base - 60_000).toISOString(),
-    validUntil: new Date(base + 86_400_000).toISOString(),
-    attributes: { tier: 'spot', interruptible: true, dataPolicy: 'no-retention', hardware: 'bench' },
-    publishedAt: new Date(base).toISOString(),
-  };
+  const tick = benchTick(`bench-p${i % 10}`, Math.floor(i / 10) % 200, i + 1, i, base, new Date(base).toISOString());
   return { tick, value: Buffer.from(JSON.stringify(tick)) };
 }
 

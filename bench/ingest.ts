@@ -15,7 +15,7 @@ import { feedSecretOf, KEY_ID_HEADER, SIGNATURE_HEADER, signFeed, Topic, type Qu
 import { createIdempotentProducer, createKafka, ensureTopics } from '#messaging';
 import { parseConfig } from '#platform';
 import { runMigrations } from '#migrations';
-import { cpuSeconds, fmt, freshDatabase, peakRssMiB, percentile, readStackCpu, stackCpuSince, startService, stopService, waitReady, type StackCpuReading } from './support.js';
+import { benchTick, cpuSeconds, fmt, freshDatabase, peakRssMiB, percentile, readStackCpu, stackCpuSince, startService, stopService, waitReady, type StackCpuReading } from './support.js';
 
 const N = Number(process.env['BENCH_TICKS'] ?? 200_000);
 const RATE = Number(process.env['BENCH_RATE'] ?? 20_000);
@@ -63,28 +63,10 @@ const base = Date.now();
 function nextTick(i: number): { tick: SpotPriceTick; record: { key: string; value: Buffer; headers: Record<string, string> } } {
   const k = keys[i % PROVIDERS]!;
   const offer = Math.floor(i / PROVIDERS) % OFFERS_PER_PROVIDER;
-  const offerId = `o${offer}`;
-  const id = `${k.provider}/${offerId}`;
+  const id = `${k.provider}/o${offer}`;
   const s = (seq.get(id) ?? 0) + 1;
   seq.set(id, s);
-  const tick: SpotPriceTick = {
-    providerId: k.provider,
-    offerId,
-    seq: s,
-    // An offer is one instrument in one region: its price and capacity move, not what it sells.
-    instrument: `gpu:class-${offer % 7}`,
-    region: `region-${offer % 5}`,
-    gridZone: `zone-${offer % 5}`,
-    price: `${1 + (i % 300) / 100}`,
-    currency: 'USD',
-    energyKwhPerUnit: '0.7',
-    energyIncluded: true,
-    capacity: '8',
-    validFrom: new Date(base - 60_000).toISOString(),
-    validUntil: new Date(base + 86_400_000).toISOString(),
-    attributes: { tier: 'spot', interruptible: true, dataPolicy: 'no-retention', hardware: 'bench' },
-    publishedAt: new Date().toISOString(),
-  };
+  const tick = benchTick(k.provider, offer, s, i, base, new Date().toISOString());
   const value = Buffer.from(JSON.stringify(tick));
   return { tick, record: { key: `${tick.providerId}:${tick.offerId}`, value, headers: { [KEY_ID_HEADER]: k.keyId, [SIGNATURE_HEADER]: signFeed(value, k.secret) } } };
 }

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { SpotPriceTick } from '#contracts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -119,4 +120,29 @@ export function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
   return kb / 1024;
+}
+
+/**
+ * bench:ingest's tick: offer `offer` of `providerId`, at its `seq`, with a price that moves with
+ * `i`. An offer is one instrument in one region: its price and capacity move, not what it sells.
+ * Valid from a minute before `base` for a day.
+ */
+export function benchTick(providerId: string, offer: number, seq: number, i: number, base: number, publishedAt: string): SpotPriceTick {
+  return {
+    providerId,
+    offerId: `o${offer}`,
+    seq,
+    instrument: `gpu:class-${offer % 7}`,
+    region: `region-${offer % 5}`,
+    gridZone: `zone-${offer % 5}`,
+    price: `${1 + (i % 300) / 100}`,
+    currency: 'USD',
+    energyKwhPerUnit: '0.7',
+    energyIncluded: true,
+    capacity: '8',
+    validFrom: new Date(base - 60_000).toISOString(),
+    validUntil: new Date(base + 86_400_000).toISOString(),
+    attributes: { tier: 'spot', interruptible: true, dataPolicy: 'no-retention', hardware: 'bench' },
+    publishedAt,
+  };
 }
