@@ -4,8 +4,9 @@
  * is the library or server alone, the way the services use it.
  *
  *   ingest, at 50,000 ticks/s (two cores leave 40 µs of CPU a tick for everything):
- *     - the broker and a bare kafkajs consumer, carrying bench:ingest's signed ticks (a producer
- *       feeds them at that rate; it stands for the providers, and is shown apart, not summed);
+ *     - the broker and a bare kafkajs consumer, carrying bench:ingest's signed ticks, produced
+ *       first and read as a backlog like bench:ingest's drain, which gives the consumer its
+ *       largest fetches (the producer stands for the providers, and is shown apart, not summed);
  *     - the feed signature's check (HMAC-SHA256 over the tick's bytes), as market-data does it;
  *     - PostgreSQL storing the tick rows alone, in transactions of 1,000, by `COPY` (its cheapest
  *       way in), without the offers, quotes and outbox that market-data's write adds; the same
