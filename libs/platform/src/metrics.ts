@@ -7,6 +7,9 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
+/** Messages per chunk and per transaction share their buckets, so the two can be read side by side. */
+const MESSAGE_COUNT_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2000, 5000];
+
 export const metrics = {
   consumedMessages: new Counter({
     name: 'spotgrid_consumed_messages_total',
@@ -37,14 +40,14 @@ export const metrics = {
     name: 'spotgrid_consumer_chunk_messages',
     help: 'Messages per consumed chunk, by topic',
     labelNames: ['topic'] as const,
-    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+    buckets: MESSAGE_COUNT_BUCKETS,
     registers: [registry],
   }),
   consumerTransactionSize: new Histogram({
     name: 'spotgrid_consumer_transaction_messages',
     help: 'Messages per consumer transaction (chunks of several partitions may share one), by topic',
     labelNames: ['topic'] as const,
-    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+    buckets: MESSAGE_COUNT_BUCKETS,
     registers: [registry],
   }),
   consumerDelaySeconds: new Histogram({
